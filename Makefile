@@ -1,0 +1,51 @@
+# make demo   — install what is needed, then run the flagship demo (the tour)
+# make test   — install the test extras, then run the whole suite (what CI runs)
+# make graphs — regenerate the committed gallery in graphs/
+# make bench  — side-by-side benchmarks against PyTorch and hand-written NumPy
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+TORCH  := torch==2.13.0
+
+.PHONY: demo test graphs bench lint dot clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.demo-installed: pyproject.toml | $(PY)
+	$(PIP) install -e '.[demo]'
+	@touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(PY)
+	$(PIP) install -e '.[demo,dev]'
+	@$(PIP) install '$(TORCH)' || echo "note: $(TORCH) could not be installed; PyTorch parity tests will be skipped"
+	@touch $@
+
+# graphviz's `dot` renders the pictures; without it the .dot files are still written
+dot:
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "installing graphviz (the dot binary)..."; \
+	  { apt-get install -y -qq graphviz >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq graphviz >/dev/null 2>&1; }; } || \
+	  echo "note: could not install graphviz; .dot files will be written but not rendered." \
+	       "Install it yourself (apt-get install graphviz / brew install graphviz), then run: make graphs"; }
+
+demo: $(VENV)/.demo-installed dot
+	$(VENV)/bin/tinygrad-rnn demo tour
+
+test: $(VENV)/.test-installed dot
+	$(PY) -m pytest -q
+
+graphs: $(VENV)/.demo-installed dot
+	$(VENV)/bin/tinygrad-rnn render --gallery graphs/
+
+bench: $(VENV)/.test-installed
+	$(PY) benchmarks/bench_lstm.py
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

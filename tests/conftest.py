@@ -1,0 +1,26 @@
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+TORCH = _torch()
+needs_torch = pytest.mark.skipif(
+    TORCH is None, reason="PyTorch is the test-only oracle for parity; install torch==2.13.0 "
+                          "(make test does) to run these")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,67 @@
+"""tinygrad_rnn: a from-scratch autodiff engine for learning, seeing and running BPTT."""
+
+from tinygrad_rnn.autograd import (
+    detect_anomaly,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    keep_values,
+    no_grad,
+    record_messages,
+    scope,
+    set_grad_enabled,
+)
+from tinygrad_rnn.backend import DeviceError, float32, float64, int64
+from tinygrad_rnn.compose import chunk, mean, minimum, split, squeeze, transpose, unsqueeze
+from tinygrad_rnn.creation import (
+    arange,
+    eye,
+    full,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    tensor,
+    uniform,
+    zeros,
+    zeros_like,
+)
+from tinygrad_rnn.gradcheck import GradcheckError, gradcheck
+from tinygrad_rnn.ops import (
+    DTypeError,
+    ShapeError,
+    abs,
+    cat,
+    clip,
+    embedding,
+    exp,
+    log,
+    log_softmax,
+    matmul,
+    maximum,
+    permute,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    sqrt,
+    stack,
+    tanh,
+    where,
+)
+from tinygrad_rnn.tensor import Tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "zeros", "ones", "full", "zeros_like", "ones_like", "eye", "arange",
+    "randn", "rand", "uniform", "randint", "manual_seed", "cat", "stack", "split", "chunk",
+    "where", "maximum", "minimum", "clip", "exp", "log", "tanh", "sigmoid", "relu", "abs",
+    "sqrt", "softmax", "log_softmax", "matmul", "mean", "reshape", "permute", "transpose",
+    "squeeze", "unsqueeze", "embedding", "no_grad", "enable_grad", "set_grad_enabled",
+    "is_grad_enabled", "grad", "scope", "detect_anomaly", "record_messages", "keep_values",
+    "gradcheck", "GradcheckError", "ShapeError", "DTypeError", "DeviceError", "float32",
+    "float64", "int64",
+]

@@ -1,0 +1,391 @@
+"""Reverse mode: walk the recorded graph backwards and apply each op's VJPs.
+
+The whole algorithm is :func:`_run`. Nodes come off a heap in decreasing creation rank, so a
+node is processed only after every consumer of it has sent its gradient; gradients that
+arrive at one node from several consumers are summed. Nothing here knows about RNNs: BPTT is
+this loop run over an unrolled graph, and a weight shared by T time steps receives T
+messages whose sum is its gradient (∂C/∂w = Σ_t ∂C/∂w_t).
+
+There is no recursion anywhere, so a 100,000-step unrolled graph backpropagates, and the
+arrays an op saved are released as soon as its VJPs have run (unless ``retain_graph``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import heapq
+
+from tinygrad_rnn import backend
+from tinygrad_rnn.ops import ARRAY_TYPES, IndexedGrad, raw, sum_to
+from tinygrad_rnn.tensor import FREED, STATE, Node, Tensor, Watch
+
+# ---- switches -------------------------------------------------------------------------------
+
+
+class _GradMode:
+    """Context manager and decorator that sets whether ops record the graph."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.previous = []
+
+    def __enter__(self):
+        self.previous.append(STATE.grad_enabled)
+        STATE.grad_enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self.previous.pop()
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with _GradMode(self.enabled):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def no_grad() -> _GradMode:
+    """Inside this block (or decorated function) no graph is recorded."""
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    """Record the graph again, e.g. inside a ``no_grad`` block."""
+    return _GradMode(True)
+
+
+def set_grad_enabled(enabled: bool) -> _GradMode:
+    return _GradMode(bool(enabled))
+
+
+def is_grad_enabled() -> bool:
+    return STATE.grad_enabled
+
+
+@contextlib.contextmanager
+def scope(name: str):
+    """Tag every node made inside with ``name`` (nested scopes join with '/': ``rnn/t=3``)."""
+    name = str(name)
+    if not name or "/" in name:
+        raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
+    previous = STATE.scope
+    STATE.scope = f"{previous}/{name}" if previous else name
+    try:
+        yield STATE.scope
+    finally:
+        STATE.scope = previous
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Check every gradient computed in backward; NaN or Inf raises, naming the op and scope."""
+    previous = STATE.anomaly
+    STATE.anomaly = True
+    try:
+        yield
+    finally:
+        STATE.anomaly = previous
+
+
+@contextlib.contextmanager
+def keep_values():
+    """Nodes made inside keep their forward outputs (for pictures that show values)."""
+    previous = STATE.keep_values
+    STATE.keep_values = True
+    try:
+        yield
+    finally:
+        STATE.keep_values = previous
+
+
+class MessageRecorder:
+    """The gradient each consumer sent to each input during backward.
+
+    ``messages`` is a list of ``(consumer, input_index, producer, gradient_array)``: for a
+    weight used at T steps there are T messages to it, and their sum is its gradient.
+    """
+
+    def __init__(self):
+        self.messages: list[tuple[Node, int, Node, object]] = []
+
+    def to(self, producer: Node) -> list:
+        """The messages received by ``producer`` (e.g. a parameter's node), in arrival order."""
+        return [m for m in self.messages if m[2] is producer]
+
+
+@contextlib.contextmanager
+def record_messages():
+    """Record per-edge gradient messages of the backward passes run inside (off by default)."""
+    previous = STATE.recorder
+    recorder = MessageRecorder()
+    STATE.recorder = recorder
+    try:
+        yield recorder
+    finally:
+        STATE.recorder = previous
+
+
+# ---- hooks --------------------------------------------------------------------------------
+
+
+def watch_of(node: Node) -> Watch:
+    if node.watch is None:
+        node.watch = Watch()
+    return node.watch
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` takes the hook off."""
+
+    def __init__(self, hooks: list, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+def register_hook(tensor: Tensor, fn) -> RemovableHandle:
+    if tensor._node is None:
+        raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+    hooks = watch_of(tensor._node).hooks
+    hooks.append(fn)
+    return RemovableHandle(hooks, fn)
+
+
+# ---- the engine -----------------------------------------------------------------------------
+
+
+def _freed_error(node: Node) -> RuntimeError:
+    where = f" in scope '{node.scope}'" if node.scope else ""
+    return RuntimeError(
+        f"backward through the graph a second time: the arrays saved by '{node.op.name}'{where} "
+        f"were freed by an earlier backward. Pass retain_graph=True to the first backward if you "
+        f"really need two; if a hidden state is carried from one training chunk to the next, "
+        f"detach() it (h = h.detach()) so each chunk's graph stands alone (truncated BPTT).")
+
+
+def _check_finite(node: Node, i: int, grad) -> None:
+    arr = raw(grad)
+    if not bool(backend.xp_of(arr).isfinite(arr).all()):
+        where = f" in scope '{node.scope}'" if node.scope else ""
+        raise FloatingPointError(
+            f"detect_anomaly: backward of '{node.op.name}'{where} produced NaN/Inf in the "
+            f"gradient of its input {i} (shape {tuple(arr.shape)})")
+
+
+def _as_tensor_saved(node: Node) -> tuple:
+    """The saved arrays as Tensors that keep their place in the graph (for create_graph)."""
+    out, *inputs = node.saved
+    wrapped = [None if out is None else Tensor._wrap(out, node)]
+    for value, parent in zip(inputs, node.inputs):
+        if value is None or not backend.is_array(value):
+            wrapped.append(value)
+        else:
+            wrapped.append(Tensor._wrap(value, parent if type(parent) is Node else None))
+    return tuple(wrapped)
+
+
+def _apply_watch(node: Node, g, create_graph: bool, to_leaves: bool):
+    """Hooks, retain_grad and leaf accumulation for a node whose gradient is complete."""
+    watch = node.watch
+    for hook in list(watch.hooks):
+        result = hook(g if create_graph else Tensor._wrap(g))
+        if result is not None:
+            result = result if create_graph else raw(result)
+            if tuple(result.shape) != tuple(node.shape):
+                raise ValueError(f"a hook returned a gradient of shape {tuple(result.shape)} for a "
+                                 f"tensor of shape {tuple(node.shape)}")
+            g = result
+    if watch.retained is not None and to_leaves:
+        t = watch.retained()
+        if t is not None:
+            t.grad = g if create_graph else Tensor._wrap(g)
+    if watch.leaf is not None and to_leaves:
+        t = watch.leaf()
+        if t is not None:
+            if create_graph:
+                t.grad = g if t.grad is None else t.grad + g
+            else:
+                # a copy: one array may have reached several leaves (x + y sends g to both)
+                t.grad = Tensor._wrap(g.copy() if t.grad is None else
+                                      backend.ensure_array(t.grad.data + g))
+    return g
+
+
+def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=None):
+    """Backpropagate from ``roots`` = [(node, grad)].
+
+    With ``targets`` (a dict node → slot) the gradients of those nodes are returned instead
+    of being accumulated into leaves, and only ``needed`` nodes are visited.
+    """
+    grads, heap, found = {}, [], {}
+    owned = set()  # nodes whose summed gradient is an array we allocated (safe to add into)
+    for node, g in roots:
+        if node in grads:
+            grads[node] = grads[node] + g
+        else:
+            grads[node] = g
+            heapq.heappush(heap, (-node.rank, node))
+    recorder, anomaly = STATE.recorder, STATE.anomaly
+    to_leaves = targets is None
+    with _GradMode(create_graph):
+        while heap:
+            node = heapq.heappop(heap)[1]
+            g = grads.pop(node)
+            if node.watch is not None:
+                g = _apply_watch(node, g, create_graph, to_leaves)
+            if targets is not None and node in targets:
+                found[node] = g
+            op = node.op
+            if op is None:
+                continue
+            saved = node.saved
+            if saved is FREED:
+                raise _freed_error(node)
+            if create_graph:
+                saved = _as_tensor_saved(node)
+            attrs, shapes, vjps = node.attrs, node.shapes, op.vjps
+            for i, parent in enumerate(node.inputs):
+                if type(parent) is not Node or (needed is not None and parent not in needed):
+                    continue
+                gi = vjps[i](g, *saved, **attrs) if attrs else vjps[i](g, *saved)
+                if type(gi) is IndexedGrad:
+                    _add_indexed(grads, owned, heap, node, i, parent, gi, recorder, anomaly)
+                    continue
+                if shapes is not None and gi.shape != shapes[i]:
+                    gi = sum_to(gi, shapes[i])
+                if type(gi) not in ARRAY_TYPES and not create_graph:
+                    gi = backend.ensure_array(gi)  # NumPy makes 0-d results scalars
+                if anomaly:
+                    _check_finite(node, i, gi)
+                if recorder is not None:
+                    recorder.messages.append((node, i, parent, raw(gi)))
+                old = grads.get(parent)
+                if old is None:
+                    grads[parent] = gi
+                    heapq.heappush(heap, (-parent.rank, parent))
+                elif parent in owned:
+                    old += gi
+                elif create_graph:
+                    grads[parent] = old + gi
+                else:
+                    grads[parent] = backend.ensure_array(old + gi)
+                    owned.add(parent)
+            if not retain_graph:
+                node.saved = FREED
+    return found
+
+
+def _add_indexed(grads, owned, heap, node, i, parent, gi, recorder, anomaly) -> None:
+    """Add a sparse gradient (from x[index]) into the parent's gradient, in place if we can."""
+    if anomaly:
+        _check_finite(node, i, gi.values)
+    if recorder is not None:
+        recorder.messages.append((node, i, parent, gi.dense()))
+    old = grads.get(parent)
+    if old is None:
+        grads[parent] = gi.dense()
+        heapq.heappush(heap, (-parent.rank, parent))
+    else:
+        if parent not in owned:
+            grads[parent] = old = old.copy()
+        gi.add_to(old)
+    owned.add(parent)
+
+
+def _root_grad(t: Tensor, grad, create_graph: bool):
+    if grad is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"backward() on a tensor of shape {tuple(t.shape)} needs grad=: the gradient of "
+                f"a non-scalar is only defined against a vector. Reduce it first (loss.sum() or "
+                f"loss.mean()) or pass grad with the same shape")
+        g = backend.xp_of(t.data).ones_like(t.data)
+        return Tensor._wrap(g) if create_graph else g
+    if not isinstance(grad, Tensor):
+        grad = Tensor(grad, device=t.device, dtype=t.dtype)
+    if tuple(grad.shape) != tuple(t.shape):
+        raise ValueError(f"backward: grad has shape {tuple(grad.shape)} but the tensor has shape "
+                         f"{tuple(t.shape)}")
+    if grad.dtype != t.dtype:
+        grad = Tensor._wrap(grad.data.astype(t.dtype), grad._node)
+    return grad if create_graph else grad.data
+
+
+def backward(tensor: Tensor, grad=None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Accumulate ∂tensor/∂leaf into ``leaf.grad`` for every leaf that requires grad."""
+    if tensor._node is None:
+        raise RuntimeError("backward() on a tensor that does not require grad: no leaf it depends "
+                           "on has requires_grad=True (or it was made under no_grad)")
+    if retain_graph is None:
+        retain_graph = create_graph
+    _run([(tensor._node, _root_grad(tensor, grad, create_graph))], retain_graph, create_graph)
+
+
+def _as_list(x) -> list:
+    return [x] if isinstance(x, Tensor) else list(x)
+
+
+def _nodes_leading_to(roots, targets) -> set:
+    """Nodes reachable from ``roots`` from which some target can be reached (iteratively)."""
+    seen, stack = set(roots), list(roots)
+    while stack:
+        for p in stack.pop().inputs:
+            if type(p) is Node and p not in seen:
+                seen.add(p)
+                stack.append(p)
+    needed = set()
+    for node in sorted(seen, key=lambda n: n.rank):  # inputs always come before their consumers
+        if node in targets or any(type(p) is Node and p in needed for p in node.inputs):
+            needed.add(node)
+    return needed
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned (not stored in .grad).
+
+    With ``create_graph=True`` the returned gradients are themselves differentiable.
+    """
+    outputs, inputs = _as_list(outputs), _as_list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    else:
+        grad_outputs = _as_list(grad_outputs) if not isinstance(grad_outputs, (list, tuple)) \
+            else list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for k, x in enumerate(inputs):
+        if x._node is None:
+            raise RuntimeError(f"grad: input {k}{_named(x)} does not require grad")
+    roots = []
+    for k, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if out._node is None:
+            raise RuntimeError(f"grad: output {k} does not require grad (it does not depend on "
+                               f"any tensor with requires_grad=True)")
+        roots.append((out._node, _root_grad(out, g, create_graph)))
+    if retain_graph is None:
+        retain_graph = create_graph
+    targets = {x._node: k for k, x in enumerate(inputs)}
+    needed = _nodes_leading_to([n for n, _ in roots], targets)
+    found = _run(roots, retain_graph, create_graph, targets=targets, needed=needed)
+    results = []
+    for k, x in enumerate(inputs):
+        g = found.get(x._node)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"grad: input {k}{_named(x)} is not part of the graph of the "
+                                   f"outputs; pass allow_unused=True to get None for it")
+            results.append(None)
+        else:
+            results.append(g if create_graph else Tensor._wrap(g))
+    return tuple(results)
+
+
+def _named(t: Tensor) -> str:
+    return f" ('{t.name}')" if t.name else ""

@@ -1,0 +1,776 @@
+"""The primitive ops: each one's forward and its vector-Jacobian products, side by side.
+
+Read this file as a table of derivatives. An op is ``Op(name, forward, vjps, saves=...)``:
+
+* ``forward(*arrays, **attrs)`` computes the output from backend arrays;
+* ``vjps[i](g, out, *inputs, **attrs)`` maps the gradient ``g`` of the output to the
+  gradient of input ``i`` (it is only called for inputs that need one);
+* ``saves`` says what backward keeps alive: ``"in"`` (the inputs), ``"out"`` (the output),
+  both, or nothing; what is not saved arrives as None.
+
+The VJPs use only operations that work both on raw arrays and on Tensors (operators,
+``.sum``, ``.reshape`` and the few helpers below). A plain ``backward()`` runs them on
+arrays, which records nothing and costs what NumPy costs; ``create_graph=True`` runs the very
+same functions on Tensors, so gradients of gradients come for free.
+
+Broadcasting is undone in one place: ops marked ``broadcasts=True`` keep their input shapes
+and the engine sums each gradient back to its input's shape with :func:`sum_to`.
+Below the table, each primitive's public function checks its arguments and calls
+:func:`apply`. Functions composed from primitives (mean, split, ...) live in ``compose.py``.
+"""
+
+from __future__ import annotations
+
+import operator
+
+from tinygrad_rnn import backend
+from tinygrad_rnn.tensor import STATE, Node, Tensor
+
+ARRAY_TYPES = backend.ARRAY_TYPES
+
+
+class ShapeError(ValueError):
+    """An op got shapes it cannot combine; the message names the op, the shapes and the scope."""
+
+
+class IndexOutOfRange(ShapeError, IndexError):
+    """An index does not fit the tensor (an IndexError too, so iteration protocols work)."""
+
+
+class DTypeError(TypeError):
+    """Tensors of different float precision were mixed in one op."""
+
+
+class Op:
+    """A primitive operation: forward on backend arrays, one VJP per input."""
+
+    __slots__ = ("name", "forward", "vjps", "save_in", "save_out", "broadcasts")
+
+    def __init__(self, name, forward, vjps, saves="", broadcasts=False):
+        self.name = name
+        self.forward = forward
+        self.vjps = vjps
+        self.save_in = "in" in saves
+        self.save_out = "out" in saves
+        self.broadcasts = broadcasts
+
+    def __repr__(self):
+        return f"Op({self.name})"
+
+
+class _PerInput:
+    """VJPs of a variadic op (cat, stack): ``vjps[i]`` is one rule called with ``index=i``."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def __getitem__(self, i):
+        return lambda g, *saved, **attrs: self.rule(g, *saved, index=i, **attrs)
+
+
+def where_scope() -> str:
+    return f" in {STATE.scope}" if STATE.scope else ""
+
+
+def _shape_of(x) -> str:
+    return str(tuple(x.shape)) if isinstance(x, Tensor) or backend.is_array(x) else repr(x)
+
+
+def _op_error(op, inputs, attrs, err) -> Exception:
+    shapes = [_shape_of(x) for x in inputs]
+    what = " @ ".join(shapes) if op.name == "matmul" else ", ".join(shapes)
+    shown = {k: v for k, v in attrs.items() if k in ("axis", "shape", "index")}
+    if shown:
+        what += "; " + ", ".join(f"{k}={v!r}" for k, v in shown.items())
+    cls = IndexOutOfRange if isinstance(err, IndexError) else ShapeError
+    return cls(f"{op.name}{where_scope()}: {what} — {err}")
+
+
+NO_ATTRS: dict = {}  # shared by ops without attributes; never mutated
+
+
+def apply(op: Op, *inputs, **attrs) -> Tensor:
+    """Run ``op`` on Tensors (or Python numbers) and record a Node if a gradient can flow."""
+    if len(inputs) == 1 and isinstance(inputs[0], Tensor):
+        return apply1(op, inputs[0], attrs)
+    if len(inputs) == 2:
+        return apply2(op, inputs[0], inputs[1], attrs)
+    arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+    try:
+        out = op.forward(*arrays, **attrs)
+    except (ValueError, IndexError, TypeError) as err:
+        raise _op_error(op, inputs, attrs, err) from None
+    if type(out) not in ARRAY_TYPES:
+        out = backend.ensure_array(out)
+    parents = [x._node if isinstance(x, Tensor) and x._node is not None else x for x in inputs]
+    if not STATE.grad_enabled or not any(type(p) is Node for p in parents):
+        return Tensor._wrap(out)
+    saved = (out if op.save_out else None, *(arrays if op.save_in else [None] * len(arrays)))
+    shapes = tuple([a.shape if backend.is_array(a) else () for a in arrays]) if op.broadcasts \
+        else None
+    return Tensor._wrap(out, Node(op, tuple(parents), saved, attrs, shapes, out))
+
+
+# apply1 and apply2 are apply() for one and two inputs, written out: they run for nearly every
+# op, and small models are bound by this per-op overhead.
+
+def apply1(op: Op, x: Tensor, attrs: dict = NO_ATTRS) -> Tensor:
+    xd = x.data
+    try:
+        out = op.forward(xd, **attrs) if attrs else op.forward(xd)
+    except (ValueError, IndexError, TypeError) as err:
+        raise _op_error(op, (x,), attrs, err) from None
+    if type(out) not in ARRAY_TYPES:
+        out = backend.ensure_array(out)
+    parent = x._node
+    if parent is None or not STATE.grad_enabled:
+        return Tensor._wrap(out)
+    saved = (out if op.save_out else None, xd if op.save_in else None)
+    return Tensor._wrap(out, Node(op, (parent,), saved, attrs, None, out))
+
+
+def apply2(op: Op, x, y, attrs: dict = NO_ATTRS) -> Tensor:
+    x_is_t, y_is_t = isinstance(x, Tensor), isinstance(y, Tensor)
+    xd = x.data if x_is_t else x
+    yd = y.data if y_is_t else y
+    if x_is_t and y_is_t:
+        if xd.dtype != yd.dtype or type(xd) is not type(yd):
+            return apply2(op, *_promote(op, x, y), attrs)
+    elif not ((x_is_t and type(y) in _NUMBERS) or (y_is_t and type(x) in _NUMBERS)):
+        return apply2(op, *_promote(op, x, y), attrs)
+    try:
+        out = op.forward(xd, yd, **attrs) if attrs else op.forward(xd, yd)
+    except (ValueError, IndexError, TypeError) as err:
+        raise _op_error(op, (x, y), attrs, err) from None
+    if type(out) not in ARRAY_TYPES:
+        out = backend.ensure_array(out)
+    px = x._node if x_is_t else None
+    py = y._node if y_is_t else None
+    if (px is None and py is None) or not STATE.grad_enabled:
+        return Tensor._wrap(out)
+    saved = (out if op.save_out else None, xd, yd) if op.save_in else \
+        (out if op.save_out else None, None, None)
+    shapes = None
+    if op.broadcasts:  # keep input shapes only where broadcasting happened
+        xs = xd.shape if x_is_t else ()
+        ys = yd.shape if y_is_t else ()
+        if not xs == ys == out.shape:
+            shapes = (xs, ys)
+    parents = (x if px is None else px, y if py is None else py)
+    return Tensor._wrap(out, Node(op, parents, saved, attrs, shapes, out))
+
+
+# ---- helpers the VJPs use: each works on raw arrays and on Tensors -------------------------
+
+def raw(x):
+    """The array under a Tensor (for masks and other constants that carry no gradient)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _xp(x):
+    return backend.xp_of(raw(x))
+
+
+def sum_to(g, shape: tuple):
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = len(g.shape) - len(shape)
+    stretched = tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    if not stretched:  # only leading axes were added (a bias over a batch, say)
+        return g.sum(axis=tuple(range(lead))) if lead else g
+    return g.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
+
+
+def _expand(g, shape):
+    return expand(g, shape) if isinstance(g, Tensor) else _xp(g).broadcast_to(g, shape)
+
+
+def _where(cond, a, b):
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return where(cond, a, b)
+    return _xp(cond).where(cond, a, b)
+
+
+def _mm(a, b):
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return matmul(a, b)
+    return a.dot(b) if a.ndim == 2 and b.ndim == 2 else a @ b
+
+
+def _mT(a):
+    """Swap the last two axes."""
+    return a.transpose(-1, -2) if isinstance(a, Tensor) else a.swapaxes(-1, -2)
+
+
+def _sign(x):
+    return _xp(x).sign(raw(x))
+
+
+def _index(g, index):
+    return getitem(g, index) if isinstance(g, Tensor) else g[index]
+
+
+# ---- elementwise arithmetic (broadcasting) --------------------------------------------------
+
+ADD = Op("add", operator.add,
+         (lambda g, out, x, y: g,
+          lambda g, out, x, y: g), broadcasts=True)
+
+SUB = Op("sub", operator.sub,
+         (lambda g, out, x, y: g,
+          lambda g, out, x, y: -g), broadcasts=True)
+
+MUL = Op("mul", operator.mul,
+         (lambda g, out, x, y: g * y,
+          lambda g, out, x, y: g * x), saves="in", broadcasts=True)
+
+DIV = Op("div", operator.truediv,
+         (lambda g, out, x, y: g / y,
+          lambda g, out, x, y: -g * x / (y * y)), saves="in", broadcasts=True)
+
+NEG = Op("neg", operator.neg,
+         (lambda g, out, x: -g,))
+
+POW = Op("pow", lambda x, p: x ** p,                       # p is a Python number
+         (lambda g, out, x, p: g * p * x ** (p - 1),), saves="in")
+
+
+def _win_weight(x, y, g):
+    """1 where x is the larger, 1/2 on ties (PyTorch splits them), 0 where y is."""
+    x, y = raw(x), raw(y)
+    return ((x > y) + 0.5 * (x == y)).astype(raw(g).dtype)
+
+
+MAXIMUM = Op("maximum", backend.elementwise("maximum"),
+             (lambda g, out, x, y: g * _win_weight(x, y, g),
+              lambda g, out, x, y: g * _win_weight(y, x, g)), saves="in", broadcasts=True)
+
+WHERE = Op("where", lambda x, y, cond: backend.xp_of(cond).where(cond, x, y),
+           (lambda g, out, x, y, cond: _where(cond, g, 0),
+            lambda g, out, x, y, cond: _where(cond, 0, g)), broadcasts=True)
+
+# ---- elementwise functions ------------------------------------------------------------------
+
+EXP = Op("exp", backend.elementwise("exp"),
+         (lambda g, out, x: g * out,), saves="out")
+
+LOG = Op("log", backend.elementwise("log"),
+         (lambda g, out, x: g / x,), saves="in")
+
+TANH = Op("tanh", backend.elementwise("tanh"),               # tanh' = 1 − y²
+          (lambda g, out, x: g * (1 - out * out),), saves="out")
+
+
+def _sigmoid_forward(x):
+    # σ(x) = 1/(1 + e^−x), in place in one buffer; −x is capped where e^−x would overflow
+    # the dtype, which changes σ only below the smallest normal number
+    xp = backend.xp_of(x)
+    t = xp.negative(x)
+    xp.minimum(t, 88.0 if x.dtype.itemsize <= 4 else 708.0, out=t)
+    xp.exp(t, out=t)
+    t += 1
+    return xp.reciprocal(t, out=t)
+
+
+SIGMOID = Op("sigmoid", _sigmoid_forward,                    # σ' = y(1 − y)
+             (lambda g, out, x: g * out * (1 - out),), saves="out")
+
+RELU = Op("relu", lambda x: backend.xp_of(x).maximum(x, 0),
+          (lambda g, out, x: g * (raw(out) > 0),), saves="out")
+
+ABS = Op("abs", backend.elementwise("abs"),
+         (lambda g, out, x: g * _sign(x),), saves="in")
+
+SQRT = Op("sqrt", backend.elementwise("sqrt"),
+          (lambda g, out, x: g / (2 * out),), saves="out")
+
+
+def _inside(x, lo, hi):
+    x = raw(x)
+    mask = x >= lo if lo is not None else x == x
+    return mask & (x <= hi) if hi is not None else mask
+
+
+CLIP = Op("clip", lambda x, lo, hi: backend.xp_of(x).clip(x, lo, hi),
+          (lambda g, out, x, lo, hi: _where(_inside(x, lo, hi), g, 0),), saves="in")
+
+CAST = Op("cast", lambda x, dtype, in_dtype: x.astype(dtype),
+          (lambda g, out, x, dtype, in_dtype: cast(g, in_dtype) if isinstance(g, Tensor)
+           else g.astype(in_dtype),))
+
+TO_DEVICE = Op("to_device", lambda x, device, in_device: backend.to_array(x, device),
+               (lambda g, out, x, device, in_device: to_device(g, in_device)
+                if isinstance(g, Tensor) else backend.to_array(g, in_device),))
+
+# ---- matrix product -------------------------------------------------------------------------
+
+
+def _matmul_forward(x, y):
+    # 2-D products go through dot: NumPy's @ skips BLAS for some degenerate shapes
+    return x.dot(y) if x.ndim == 2 and y.ndim == 2 else x @ y
+
+
+def _as_matrices(g, x, y):
+    """Reshape g so that the 1-D cases of matmul follow the (batched) 2-D rule."""
+    if x.ndim == 1 and y.ndim == 1:
+        return g.reshape((1, 1))
+    if x.ndim == 1:
+        return g.reshape(g.shape[:-1] + (1, g.shape[-1]))
+    if y.ndim == 1:
+        return g.reshape(g.shape + (1,))
+    return g
+
+
+def _matmul_dx(g, out, x, y):                                 # dX = G Yᵀ
+    if x.ndim == 2 and y.ndim == 2:
+        return _mm(g, y.T)
+    dx = _mm(_as_matrices(g, x, y), _mT(y) if y.ndim > 1 else y.reshape((1, -1)))
+    return dx.reshape(dx.shape[:-2] + dx.shape[-1:]) if x.ndim == 1 else dx
+
+
+def _matmul_dy(g, out, x, y):                                 # dY = Xᵀ G
+    if x.ndim == 2 and y.ndim == 2:
+        return _mm(x.T, g)
+    dy = _mm(_mT(x) if x.ndim > 1 else x.reshape((-1, 1)), _as_matrices(g, x, y))
+    return dy.reshape(dy.shape[:-1]) if y.ndim == 1 else dy
+
+
+MATMUL = Op("matmul", _matmul_forward, (_matmul_dx, _matmul_dy), saves="in", broadcasts=True)
+
+# ---- reductions -----------------------------------------------------------------------------
+
+SUM = Op("sum", lambda x, axis, keepdims, in_shape, kshape: x.sum(axis=axis, keepdims=keepdims),
+         (lambda g, out, x, axis, keepdims, in_shape, kshape: _expand(g.reshape(kshape), in_shape),))
+
+
+def _max_vjp(g, out, x, axis, keepdims, in_shape, kshape):
+    # tied maxima share the gradient evenly (as torch.amax does)
+    hit = raw(x) == raw(out).reshape(kshape)
+    share = (hit / hit.sum(axis=axis, keepdims=True)).astype(raw(g).dtype)
+    return _expand(g.reshape(kshape), in_shape) * share
+
+
+MAX = Op("max", lambda x, axis, keepdims, in_shape, kshape: x.max(axis=axis, keepdims=keepdims),
+         (_max_vjp,), saves="in,out")
+
+
+def _softmax_forward(x, axis):
+    e = backend.xp_of(x).exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def _log_softmax_forward(x, axis):
+    xp = backend.xp_of(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+SOFTMAX = Op("softmax", _softmax_forward,                     # dx = y ⊙ (g − Σ g⊙y)
+             (lambda g, out, x, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+             saves="out")
+
+LOG_SOFTMAX = Op("log_softmax", _log_softmax_forward,         # dx = g − softmax(x) Σ g
+                 (lambda g, out, x, axis: g - exp(out) * g.sum(axis=axis, keepdims=True)
+                  if isinstance(out, Tensor) else
+                  g - backend.xp_of(out).exp(out) * g.sum(axis=axis, keepdims=True),),
+                 saves="out")
+
+# ---- shape ops ------------------------------------------------------------------------------
+
+RESHAPE = Op("reshape", lambda x, shape, in_shape: x.reshape(shape),
+             (lambda g, out, x, shape, in_shape: g.reshape(in_shape),))
+
+PERMUTE = Op("permute", lambda x, axes, inverse: x.transpose(axes),
+             (lambda g, out, x, axes, inverse: permute(g, inverse) if isinstance(g, Tensor)
+              else g.transpose(inverse),))
+
+EXPAND = Op("expand", lambda x, shape, in_shape: backend.xp_of(x).broadcast_to(x, shape),
+            (lambda g, out, x, shape, in_shape: sum_to(g, in_shape),))
+
+
+_BASIC = (int, slice, type(None), type(Ellipsis))
+
+
+def is_basic(index) -> bool:
+    """True if indexing by `index` never repeats an element (ints, slices, None, ...)."""
+    if type(index) is tuple:
+        return all(type(p) in _BASIC for p in index)
+    return type(index) in _BASIC
+
+
+def _scatter_forward(g, index, shape, basic):
+    """zeros(shape) with g added at index; repeated indices accumulate."""
+    z = backend.xp_of(g).zeros(shape, dtype=g.dtype)
+    if basic:
+        z[index] = g  # no element repeats, so assigning is adding
+    else:
+        backend.index_add(z, index, g)
+    return z
+
+
+class IndexedGrad:
+    """The gradient of ``x[index]`` with respect to x: zero except ``values`` at ``index``.
+
+    Kept sparse so that the engine can add it into x's gradient in place: backprop through
+    ``x_proj[t]`` for T steps then costs T slice-additions instead of T full-size arrays.
+    """
+
+    __slots__ = ("values", "index", "shape", "basic")
+
+    def __init__(self, values, index, shape, basic):
+        self.values, self.index, self.shape, self.basic = values, index, shape, basic
+
+    def add_to(self, target) -> None:
+        if self.basic:
+            target[self.index] += self.values
+        else:
+            backend.index_add(target, self.index, self.values)
+
+    def dense(self):
+        return _scatter_forward(self.values, self.index, self.shape, self.basic)
+
+
+def _scatter(g, index, shape, basic):
+    if isinstance(g, Tensor):  # create_graph: a differentiable scatter
+        return apply1(SCATTER, g, {"index": index, "shape": shape, "basic": basic})
+    return IndexedGrad(g, index, shape, basic)
+
+
+GETITEM = Op("getitem", lambda x, index, shape, basic: x[index],
+             (lambda g, out, x, index, shape, basic: _scatter(g, index, shape, basic),))
+
+EMBEDDING = Op("embedding", lambda weight, index, shape, basic: weight[index],
+               (lambda g, out, weight, index, shape, basic: _scatter(g, index, shape, basic),))
+
+SCATTER = Op("scatter_add", _scatter_forward,                 # the VJP of indexing, and back
+             (lambda g, out, x, index, shape, basic: _index(g, index),))
+
+
+def _cat_vjp(g, out, *xs, axis, bounds, index):
+    return _index(g, (slice(None),) * axis + (slice(bounds[index], bounds[index + 1]),))
+
+
+def _stack_vjp(g, out, *xs, axis, index):
+    return _index(g, (slice(None),) * axis + (index,))
+
+
+CAT = Op("cat", lambda *xs, axis, bounds: backend.xp_of(xs[0]).concatenate(xs, axis=axis),
+         _PerInput(_cat_vjp))
+
+STACK = Op("stack", lambda *xs, axis: backend.xp_of(xs[0]).stack(xs, axis=axis),
+           _PerInput(_stack_vjp))
+
+
+# ==== the public functions: check arguments, then apply the op ===============================
+
+def _constant_like(value, like: Tensor):
+    """A non-Tensor operand: numbers become Python numbers (they adopt the tensor's dtype)."""
+    if isinstance(value, Tensor):
+        return value
+    if backend.is_scalar(value):
+        return value.item() if hasattr(value, "item") else value
+    return Tensor(value, device=like.device)
+
+
+def _t(x) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+_NUMBERS = (int, float, bool)
+
+
+def _promote(op: Op, x, y):
+    """The slow path of apply2: make two operands compatible, or say why they are not.
+
+    Returns two Tensors on one device with one dtype (an integer or bool side is cast to the
+    float side), or a Tensor and a Python number. Mixing float precisions is refused.
+    """
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        raise TypeError(f"{op.name} needs at least one Tensor operand")
+    if not isinstance(x, Tensor):
+        x = _constant_like(x, y)
+    elif not isinstance(y, Tensor):
+        y = _constant_like(y, x)
+    if not (isinstance(x, Tensor) and isinstance(y, Tensor)):
+        return x, y
+    xd, yd = x.data, y.data
+    if type(xd) is not type(yd):
+        raise backend.DeviceError(f"{op.name}{where_scope()}: tensors on different devices "
+                                  f"({x.device} and {y.device}); move one with .to()")
+    if xd.dtype != yd.dtype:
+        xf, yf = xd.dtype.kind == "f", yd.dtype.kind == "f"
+        if xf and yf:
+            raise DTypeError(f"{op.name}{where_scope()}: {xd.dtype} and {yd.dtype} tensors mixed; "
+                             f"this would silently change precision. Convert one with .float() "
+                             f"or .double() (modules: .double() / .to(dtype=...))")
+        if xf:
+            y = Tensor._wrap(yd.astype(xd.dtype))
+        elif yf:
+            x = Tensor._wrap(xd.astype(yd.dtype))
+        else:
+            common = backend.result_type(xd, yd)
+            x, y = Tensor._wrap(xd.astype(common)), Tensor._wrap(yd.astype(common))
+    return x, y
+
+
+def add(x, y) -> Tensor:
+    return apply2(ADD, x, y)
+
+
+def sub(x, y) -> Tensor:
+    return apply2(SUB, x, y)
+
+
+def mul(x, y) -> Tensor:
+    return apply2(MUL, x, y)
+
+
+def div(x, y) -> Tensor:
+    return apply2(DIV, x, y)
+
+
+def neg(x: Tensor) -> Tensor:
+    return apply1(NEG, _t(x))
+
+
+def pow(x: Tensor, exponent) -> Tensor:
+    """x ** p for a Python number p (a tensor exponent goes through exp(p · log x))."""
+    if isinstance(exponent, Tensor):
+        return exp(log(x) * exponent)
+    return apply1(POW, _t(x), {"p": exponent})
+
+
+def maximum(x, y) -> Tensor:
+    """Elementwise max; on ties each side gets half the gradient (as in PyTorch)."""
+    return apply2(MAXIMUM, x, y)
+
+
+def where(cond, x, y) -> Tensor:
+    """Elementwise ``x if cond else y``; ``cond`` is a boolean tensor or array (no gradient)."""
+    if isinstance(x, Tensor) or isinstance(y, Tensor):
+        x, y = _promote(WHERE, x, y)
+    else:
+        raise TypeError("where needs at least one Tensor among x and y")
+    return apply2(WHERE, x, y, {"cond": backend.ensure_array(raw(cond)).astype(bool, copy=False)})
+
+
+def exp(x: Tensor) -> Tensor:
+    return apply1(EXP, _t(x))
+
+
+def log(x: Tensor) -> Tensor:
+    return apply1(LOG, _t(x))
+
+
+def tanh(x: Tensor) -> Tensor:
+    return apply1(TANH, _t(x))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """σ(x) = 1 / (1 + e^−x), computed without overflow."""
+    return apply1(SIGMOID, _t(x))
+
+
+def relu(x: Tensor) -> Tensor:
+    return apply1(RELU, _t(x))
+
+
+def abs(x: Tensor) -> Tensor:
+    return apply1(ABS, _t(x))
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return apply1(SQRT, _t(x))
+
+
+def clip(x: Tensor, min=None, max=None) -> Tensor:
+    """Clamp into [min, max]; the gradient passes where min ≤ x ≤ max (as torch.clamp)."""
+    if min is None and max is None:
+        raise ValueError("clip needs min, max or both")
+    return apply1(CLIP, _t(x), {"lo": min, "hi": max})
+
+
+def cast(x: Tensor, dtype) -> Tensor:
+    return apply1(CAST, x, {"dtype": backend.as_dtype(dtype), "in_dtype": x.dtype})
+
+
+def to_device(x: Tensor, device: str) -> Tensor:
+    return apply1(TO_DEVICE, x, {"device": backend.check_device(device), "in_device": x.device})
+
+
+def matmul(x, y) -> Tensor:
+    """Matrix product with NumPy's rules: 1-D, 2-D and batched (broadcast) operands."""
+    if not (isinstance(x, Tensor) and isinstance(y, Tensor)):
+        x, y = _promote(MATMUL, x, y)
+    if x.ndim == 0 or y.ndim == 0:
+        raise ShapeError(f"matmul{where_scope()}: {tuple(x.shape)} @ {tuple(y.shape)} — both "
+                         f"operands need at least one dimension (use * for scalars)")
+    return apply2(MATMUL, x, y)
+
+
+def compare(kind: str, x, y) -> Tensor:
+    """Elementwise comparison; the result is a boolean tensor with no gradient."""
+    a, b = raw(x), raw(y)
+    xp = backend.xp_of(a if backend.is_array(a) else b)
+    fn = {"lt": xp.less, "le": xp.less_equal, "gt": xp.greater, "ge": xp.greater_equal,
+          "eq": xp.equal, "ne": xp.not_equal}[kind]
+    return Tensor._wrap(fn(a, b))
+
+
+def normalize_axes(axis, ndim: int, op: str):
+    """None, an int or a sequence of ints → None or a sorted tuple of non-negative axes."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    n = ndim if ndim > 0 else 1
+    out = []
+    for a in axes:
+        if not -n <= a < n:
+            raise IndexOutOfRange(f"{op}{where_scope()}: axis {a} is out of range for a tensor "
+                                  f"with {ndim} dimension(s)")
+        out.append(a % n)
+    return tuple(sorted(set(out)))
+
+
+def _reduce(op: Op, x: Tensor, axis, keepdims: bool) -> Tensor:
+    axes = normalize_axes(axis, x.ndim, op.name)
+    kshape = tuple(1 if axes is None or i in axes else n for i, n in enumerate(x.shape))
+    return apply1(op, x, {"axis": axes, "keepdims": keepdims, "in_shape": x.shape, "kshape": kshape})
+
+
+def _axis_alias(axis, keepdims, kw):
+    """Accept PyTorch's spelling (dim=, keepdim=) as well as NumPy's (axis=, keepdims=)."""
+    if "dim" in kw:
+        axis = kw.pop("dim")
+    if "keepdim" in kw:
+        keepdims = kw.pop("keepdim")
+    if kw:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(kw)}")
+    return axis, keepdims
+
+
+def sum(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
+    axis, keepdims = _axis_alias(axis, keepdims, kw)
+    return _reduce(SUM, x, axis, keepdims)
+
+
+def max(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
+    """The largest values along ``axis`` (values only, like NumPy's max / torch.amax)."""
+    axis, keepdims = _axis_alias(axis, keepdims, kw)
+    if x.data.size == 0:
+        raise ShapeError(f"max{where_scope()}: the tensor of shape {x.shape} is empty")
+    return _reduce(MAX, x, axis, keepdims)
+
+
+def softmax(x: Tensor, axis: int = -1, **kw) -> Tensor:
+    axis, _ = _axis_alias(axis, False, kw)
+    return apply1(SOFTMAX, x, {"axis": normalize_axes(axis, x.ndim, "softmax")[0]})
+
+
+def log_softmax(x: Tensor, axis: int = -1, **kw) -> Tensor:
+    """log softmax, computed stably as (x − max) − log Σ exp(x − max)."""
+    axis, _ = _axis_alias(axis, False, kw)
+    return apply1(LOG_SOFTMAX, x, {"axis": normalize_axes(axis, x.ndim, "log_softmax")[0]})
+
+
+def reshape(x: Tensor, shape) -> Tensor:
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return apply1(RESHAPE, x, {"shape": shape, "in_shape": x.shape})
+
+
+def permute(x: Tensor, axes) -> Tensor:
+    axes = tuple(a % x.ndim for a in axes) if x.ndim else tuple(axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ShapeError(f"permute{where_scope()}: {tuple(axes)} is not a permutation of the "
+                         f"{x.ndim} axes of shape {tuple(x.shape)}")
+    inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
+    return apply1(PERMUTE, x, {"axes": axes, "inverse": inverse})
+
+
+def expand(x: Tensor, shape) -> Tensor:
+    """Broadcast to ``shape`` (no copy); the gradient is summed back (sum_to)."""
+    shape = tuple(shape)
+    if len(shape) >= x.ndim:  # -1 keeps a size, as in torch.expand
+        lead = len(shape) - x.ndim
+        shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
+    return apply1(EXPAND, x, {"shape": shape, "in_shape": x.shape})
+
+
+def _normalize_index(index):
+    """Tensors and lists inside an index become backend arrays."""
+    if is_basic(index):
+        return index
+    parts = index if type(index) is tuple else (index,)
+    fixed = []
+    for p in parts:
+        if isinstance(p, Tensor):
+            p = p.data
+        elif isinstance(p, list):
+            p = backend.host_asarray(p)
+        if backend.is_array(p) and p.dtype.kind == "f":
+            raise IndexOutOfRange(f"getitem{where_scope()}: index arrays must be integer or "
+                                  f"boolean, got {p.dtype}")
+        fixed.append(p)
+    return tuple(fixed) if type(index) is tuple else fixed[0]
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """x[index] with ints, slices, None, Ellipsis, integer or boolean arrays.
+
+    Repeated integer indices accumulate their gradients (a scatter-add in backward).
+    """
+    index = _normalize_index(index)
+    return apply1(GETITEM, x, {"index": index, "shape": x.shape, "basic": is_basic(index)})
+
+
+def embedding(weight: Tensor, indices) -> Tensor:
+    """Rows of ``weight`` picked by integer ``indices``: out[..., :] = weight[indices[...], :]."""
+    idx = raw(indices)
+    if not backend.is_array(idx):
+        idx = backend.to_array(idx, weight.device)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding{where_scope()}: indices must be integers, got {idx.dtype}")
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= weight.shape[0]):
+        raise IndexOutOfRange(f"embedding{where_scope()}: indices range over "
+                              f"[{int(idx.min())}, {int(idx.max())}] but the table has "
+                              f"{weight.shape[0]} rows")
+    return apply1(EMBEDDING, weight, {"index": idx, "shape": weight.shape, "basic": False})
+
+
+def _same_kind(op: Op, tensors):
+    """Device and dtype checks for variadic ops (cat, stack)."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError(f"{op.name} needs at least one tensor")
+    first = tensors[0]
+    for t in tensors[1:]:
+        _promote(op, first, t)  # raises on mixed devices or mixed float precision
+    return tensors
+
+
+def cat(tensors, axis: int = 0, **kw) -> Tensor:
+    """Concatenate along an existing axis."""
+    axis, _ = _axis_alias(axis, False, kw)
+    tensors = _same_kind(CAT, tensors)
+    ndim = tensors[0].ndim
+    for t in tensors:
+        if t.ndim != ndim:
+            raise ShapeError(f"cat{where_scope()}: shapes {[tuple(t.shape) for t in tensors]} "
+                             f"do not all have {ndim} dimensions")
+    axis = normalize_axes(axis, ndim, "cat")[0]
+    bounds = [0]
+    for t in tensors:
+        bounds.append(bounds[-1] + t.shape[axis])
+    return apply(CAT, *tensors, axis=axis, bounds=tuple(bounds))
+
+
+def stack(tensors, axis: int = 0, **kw) -> Tensor:
+    """Stack equal-shaped tensors along a new axis."""
+    axis, _ = _axis_alias(axis, False, kw)
+    tensors = _same_kind(STACK, tensors)
+    axis = normalize_axes(axis, tensors[0].ndim + 1, "stack")[0]
+    return apply(STACK, *tensors, axis=axis)

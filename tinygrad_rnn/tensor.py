@@ -1,0 +1,358 @@
+"""Tensor: an array, its gradient, and the graph node that made it.
+
+A Tensor is a thin handle: ``data`` is a backend array (NumPy or CuPy), ``grad`` is a Tensor
+or None, and ``_node`` is the :class:`Node` that recorded how it was computed (None for a
+tensor that does not require gradients). The graph is made of Nodes, not Tensors, so an
+intermediate array that no backward rule needs is freed as soon as the user drops its Tensor.
+The operators only forward to :mod:`tinygrad_rnn.ops`, where every primitive lives.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+
+from tinygrad_rnn import backend
+
+
+class _State:
+    """Process-wide switches read by every recorded op (kept in one object on purpose)."""
+
+    __slots__ = ("grad_enabled", "scope", "anomaly", "recorder", "keep_values")
+
+    def __init__(self):
+        self.grad_enabled = True   # record graphs (no_grad / enable_grad flip it)
+        self.scope = ""            # current scope path, e.g. "encoder/t=3/lstm"
+        self.anomaly = False       # check backward for NaN/Inf (detect_anomaly)
+        self.recorder = None       # a MessageRecorder while per-edge messages are recorded
+        self.keep_values = False   # nodes keep their forward output (for graph pictures)
+
+
+STATE = _State()
+_ranks = itertools.count()
+
+
+class Node:
+    """One recorded operation: what ran, on which inputs, and what backward needs.
+
+    ``inputs`` is the ordered tuple of the op's inputs (duplicates kept, so ``x * x`` has two
+    edges to x): a Node where the input requires grad, else the constant itself (a Tensor or
+    a Python number). ``rank`` grows with creation, so every node's inputs have lower ranks
+    than the node: walking ranks downwards is a reverse topological order.
+    """
+
+    __slots__ = ("op", "inputs", "saved", "attrs", "shapes", "scope", "rank", "shape",
+                 "dtype", "name", "watch", "value")
+
+    def __init__(self, op, inputs, saved, attrs, shapes, out):
+        self.op = op            # an ops.Op (None for a leaf)
+        self.inputs = inputs
+        self.saved = saved      # arrays the VJPs need; FREED once backward has used them
+        self.attrs = attrs      # non-tensor arguments (axis, shape, index, ...)
+        self.shapes = shapes    # input shapes, kept only by broadcasting ops
+        self.scope = STATE.scope
+        self.rank = next(_ranks)
+        self.shape = out.shape
+        self.dtype = out.dtype
+        self.name = None
+        self.watch = None       # a Watch when hooks, retain_grad or a leaf tensor need it
+        self.value = out if STATE.keep_values else None  # for pictures (autograd.keep_values)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.op is None
+
+    def __repr__(self) -> str:
+        op = "leaf" if self.op is None else self.op.name
+        where = f" in {self.scope}" if self.scope else ""
+        return f"<Node {op}{where} shape={self.shape}>"
+
+
+class Watch:
+    """The rarely used parts of a node: its leaf tensor, a retained tensor, hooks."""
+
+    __slots__ = ("leaf", "retained", "hooks")
+
+    def __init__(self):
+        self.leaf = None       # weakref to the leaf Tensor whose .grad we accumulate into
+        self.retained = None   # weakref to a non-leaf Tensor that asked for retain_grad()
+        self.hooks = []        # functions grad -> grad | None
+
+
+_new = object.__new__
+FREED = ("freed",)  # marks saved arrays released by a backward pass
+
+
+def leaf_node(tensor: Tensor) -> Node:
+    node = Node(None, (), (), None, None, tensor.data)
+    node.name = tensor._name
+    node.watch = Watch()
+    node.watch.leaf = weakref.ref(tensor)
+    return node
+
+
+class Tensor:
+    """An n-dimensional array that records the operations made on it.
+
+    ``Tensor(data, requires_grad=False, device=None, dtype=None, name=None)``: `data` may be a
+    list, a scalar or a NumPy/CuPy array. Python floats become float32; arrays keep their
+    dtype unless `dtype` is given (as ``torch.tensor`` does).
+    """
+
+    __slots__ = ("data", "grad", "_node", "_name", "__weakref__")
+    __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__
+
+    def __init__(self, data, requires_grad: bool = False, device: str | None = None,
+                 dtype=None, name: str | None = None):
+        if isinstance(data, Tensor):
+            data = data.data
+        device = backend.check_device(device if device is not None else
+                                      (backend.device_of(data) if backend.is_array(data) else None))
+        self.data = backend.to_array(data, device, backend.as_dtype(dtype))
+        self.grad = None
+        self._node = None
+        self._name = name
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @staticmethod
+    def _wrap(data, node=None) -> Tensor:
+        """Internal fast constructor: no conversion, no checks."""
+        t = _new(Tensor)
+        t.data = data
+        t.grad = None
+        t._node = node
+        t._name = None
+        return t
+
+    # ---- properties -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._node is not None
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None or self._node.op is None
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self._name = value
+        if self._node is not None:
+            self._node.name = value
+
+    @property
+    def node(self) -> Node | None:
+        """The graph node that produced this tensor (None if it does not require grad)."""
+        return self._node
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Make this leaf tensor track gradients (in place); returns self."""
+        if not flag:
+            if self._node is not None and self._node.op is not None:
+                raise RuntimeError("requires_grad_(False) is only for leaf tensors; use .detach() "
+                                   "to cut a computed tensor out of the graph")
+            self._node = None
+            return self
+        if self._node is None:
+            if not backend.is_float(self.data.dtype):
+                raise TypeError(f"only floating-point tensors can require gradients; this tensor "
+                                f"is {self.data.dtype}. Convert it first, e.g. "
+                                f"Tensor(x, dtype='float32')")
+            self._node = leaf_node(self)
+        return self
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def numpy(self):
+        """The values as a NumPy array in host memory (shares memory on the CPU)."""
+        return backend.to_host(self.data)
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+        return self.data.reshape(-1)[0].item()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self.item())
+
+    __hash__ = object.__hash__  # == is elementwise, identity is the hash (as in PyTorch)
+
+    def __repr__(self) -> str:
+        body = repr(backend.to_host(self.data)).replace("array(", "").rstrip(")")
+        body = body.split(", dtype=")[0]
+        extra = []
+        if self.dtype != backend.DEFAULT_FLOAT:
+            extra.append(f"dtype={self.dtype}")
+        if self.device != "cpu":
+            extra.append(f"device='{self.device}'")
+        node = self._node
+        if node is not None:
+            extra.append("requires_grad=True" if node.op is None else f"op={node.op.name}")
+            if node.scope:
+                extra.append(f"scope='{node.scope}'")
+        if self._name:
+            extra.append(f"name='{self._name}'")
+        return f"Tensor({body}{', ' if extra else ''}{', '.join(extra)})"
+
+    # ---- autograd ---------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph: bool | None = None, create_graph: bool = False):
+        """Reverse mode from this tensor: accumulate d(self)/d(leaf) into every leaf's .grad."""
+        from tinygrad_rnn.autograd import backward
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    def detach(self) -> Tensor:
+        """The same values cut out of the graph (the truncated-BPTT cut)."""
+        t = Tensor._wrap(self.data)
+        t._name = self._name
+        return t
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        from tinygrad_rnn.autograd import watch_of
+        if self._node is None:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        if self._node.op is not None:
+            watch_of(self._node).retained = weakref.ref(self)
+
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` when this tensor's gradient is computed; a returned tensor replaces it.
+
+        Returns a handle whose ``remove()`` takes the hook off.
+        """
+        from tinygrad_rnn.autograd import register_hook
+        return register_hook(self, fn)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # ---- devices and dtypes -----------------------------------------------------------
+    def to(self, device: str | None = None, dtype=None) -> Tensor:
+        """A copy on another device and/or with another dtype (differentiable)."""
+        out = self
+        if dtype is not None and backend.as_dtype(dtype) != self.dtype:
+            out = ops.cast(out, backend.as_dtype(dtype))
+        if device is not None and backend.check_device(device) != self.device:
+            out = ops.to_device(out, backend.check_device(device))
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        return self.to("cuda")
+
+    def float(self) -> Tensor:
+        return self.to(dtype=backend.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtype=backend.float64)
+
+    # ---- operator sugar: every one of these is an op in ops.py -------------------------
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.sub(self, other)
+    def __rsub__(self, other): return ops.sub(other, self)
+    def __mul__(self, other): return ops.mul(self, other)
+    def __rmul__(self, other): return ops.mul(other, self)
+    def __truediv__(self, other): return ops.div(self, other)
+    def __rtruediv__(self, other): return ops.div(other, self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+    def __pow__(self, exponent): return ops.pow(self, exponent)
+    def __rpow__(self, base): return compose.rpow(base, self)
+    def __neg__(self): return ops.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return ops.abs(self)
+    def __getitem__(self, index): return ops.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        if self._node is not None:
+            raise RuntimeError("in-place assignment into a tensor that requires grad would corrupt "
+                               "the recorded graph; build a new tensor (e.g. with where or cat)")
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+
+    # comparisons give boolean tensors with no gradient
+    def __lt__(self, other): return ops.compare("lt", self, other)
+    def __le__(self, other): return ops.compare("le", self, other)
+    def __gt__(self, other): return ops.compare("gt", self, other)
+    def __ge__(self, other): return ops.compare("ge", self, other)
+    def __eq__(self, other): return ops.compare("eq", self, other)
+    def __ne__(self, other): return ops.compare("ne", self, other)
+
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def tanh(self): return ops.tanh(self)
+    def sigmoid(self): return ops.sigmoid(self)
+    def relu(self): return ops.relu(self)
+    def abs(self): return ops.abs(self)
+    def sqrt(self): return ops.sqrt(self)
+    def clip(self, min=None, max=None): return ops.clip(self, min, max)
+    clamp = clip
+
+    def sum(self, axis=None, keepdims=False, **kw): return ops.sum(self, axis, keepdims, **kw)
+    def mean(self, axis=None, keepdims=False, **kw): return compose.mean(self, axis, keepdims, **kw)
+    def max(self, axis=None, keepdims=False, **kw): return ops.max(self, axis, keepdims, **kw)
+    def min(self, axis=None, keepdims=False, **kw): return compose.min(self, axis, keepdims, **kw)
+    def softmax(self, axis=-1, **kw): return ops.softmax(self, axis, **kw)
+    def log_softmax(self, axis=-1, **kw): return ops.log_softmax(self, axis, **kw)
+
+    def reshape(self, *shape): return ops.reshape(self, shape[0] if len(shape) == 1 else shape)
+    view = reshape
+    def flatten(self): return ops.reshape(self, (-1,))
+    def permute(self, *dims): return ops.permute(self, dims[0] if len(dims) == 1 else dims)
+    def transpose(self, dim0=0, dim1=1): return compose.transpose(self, dim0, dim1)
+    def expand(self, *shape): return ops.expand(self, shape[0] if len(shape) == 1 else shape)
+    def broadcast_to(self, shape): return ops.expand(self, shape)
+    def unsqueeze(self, dim): return compose.unsqueeze(self, dim)
+    def squeeze(self, dim=None): return compose.squeeze(self, dim)
+    def split(self, split_size, axis=0, **kw): return compose.split(self, split_size, axis, **kw)
+    def chunk(self, chunks, axis=0, **kw): return compose.chunk(self, chunks, axis, **kw)
+
+    @property
+    def T(self):
+        return ops.permute(self, tuple(range(self.ndim))[::-1])
+
+
+from tinygrad_rnn import compose, ops  # noqa: E402  (they need Tensor; its operators need them)
