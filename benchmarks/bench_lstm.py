@@ -60,23 +60,24 @@ def main(argv=None) -> None:
         B, T, V, H = CONFIGS[name]
         params = lstm_lm.init_params(V, H, args.dtype)
         xs, ys = lstm_lm.make_batch(B, T, V)
-        engines = {"tg": lambda: lstm_lm.engine_step(tg, params, xs, ys),
-                   "numpy": lambda: lstm_lm.numpy_step(params, xs, ys)}
+        engines = {"tg": (lstm_lm.engine_step, tg), "numpy": (lstm_lm.numpy_step, None)}
         if torch is not None:
-            engines["torch"] = lambda: lstm_lm.torch_step(torch, params, xs, ys)
-        times = {k: median_time(fn, args.repeats) for k, fn in engines.items()}
+            engines["torch"] = (lstm_lm.torch_step, torch)
+        times = {k: median_time(step, lib, params, xs, ys, args.repeats)
+                 for k, (step, lib) in engines.items()}
         tg_t, np_t, th_t = times["tg"], times["numpy"], times.get("torch")
         label = f"{name} (B={B}, T={T}, V={V}, H={H})"
         print(f"{label:<28}{ms(tg_t):>14}{ms(th_t):>14}{ms(np_t):>14}"
               f"{ratio(tg_t, th_t):>10}{ratio(tg_t, np_t):>10}")
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
+def median_time(step, lib, params, xs, ys, repeats: int) -> float:
+    args = (params, xs, ys) if lib is None else (lib, params, xs, ys)
+    step(*args)  # warm-up
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
-        fn()
+        step(*args)
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
 

@@ -37,7 +37,8 @@ def rpow(base, x: Tensor) -> Tensor:
 def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
     """Swap two axes (PyTorch's transpose; permute reorders all of them)."""
     axes = list(range(x.ndim))
-    d0, d1 = ops.normalize_axes(dim0, x.ndim, "transpose")[0], ops.normalize_axes(dim1, x.ndim, "transpose")[0]
+    d0 = ops.normalize_axes(dim0, x.ndim, "transpose")[0]
+    d1 = ops.normalize_axes(dim1, x.ndim, "transpose")[0]
     axes[d0], axes[d1] = axes[d1], axes[d0]
     return ops.permute(x, axes)
 

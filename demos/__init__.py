@@ -1,0 +1,13 @@
+"""Runnable demos, one per topic of the notes; `tinygrad-rnn demo --list` shows them.
+
+Each demo is a module with ``main(argv=None)`` that parses the common options of
+:mod:`demos.common`, prints a closing summary (claim, measured number, held or not) and
+returns it as a :class:`demos.common.Summary` so that tests can assert the claim.
+"""
+
+# name -> (module, one line on what it shows)
+DEMOS = {
+    "tour": ("demos.tour", "the flagship: linear RNN, tied weights, an unrolled graph, a small LSTM"),
+    "linear-rnn": ("demos.linear_rnn", "all weights 1, linear units: outputs 4, 12, 32 (notes 003)"),
+    "tied-weights": ("demos.tied_weights", "a shared weight's gradient is the sum of its per-step gradients"),
+}

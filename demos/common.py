@@ -1,0 +1,55 @@
+"""What every demo shares: the command-line options, the output folder, the closing summary."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+
+import tinygrad_rnn as tg
+
+
+def parser(name: str, description: str, steps: int = 0) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog=f"tinygrad-rnn demo {name}", description=description)
+    ap.add_argument("--device", default=None, help="cpu or cuda (default: $TINYGRAD_RNN_DEVICE or cpu)")
+    ap.add_argument("--steps", type=int, default=steps, help="training steps")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=os.path.join("out", name), help="folder for plots and graphs")
+    ap.add_argument("--quick", action="store_true", help="a small, fast run (used by the tests)")
+    return ap
+
+
+def setup(args) -> str:
+    """Seed, make the output folder, and return it."""
+    tg.manual_seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    return args.out
+
+
+@dataclass
+class Claim:
+    text: str
+    measured: str
+    held: bool
+
+
+@dataclass
+class Summary:
+    name: str
+    claims: list = field(default_factory=list)
+    files: list = field(default_factory=list)
+
+    def claim(self, text: str, measured: str, held: bool) -> bool:
+        self.claims.append(Claim(text, measured, bool(held)))
+        return bool(held)
+
+    @property
+    def held(self) -> bool:
+        return all(c.held for c in self.claims)
+
+    def print(self) -> None:
+        print(f"\n== {self.name}: summary ==")
+        for c in self.claims:
+            print(f"  {'✓' if c.held else '✗'} {c.text}: {c.measured}")
+        for f in self.files:
+            print(f"  wrote {f}")

@@ -1,0 +1,64 @@
+"""The ``tinygrad-rnn`` command: run the demos and regenerate the graph gallery."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+
+def _demos() -> dict:
+    try:
+        from demos import DEMOS
+    except ImportError:  # installed without the repository's demos/ folder
+        return {}
+    return DEMOS
+
+
+def _list_demos() -> None:
+    demos = _demos()
+    width = max((len(n) for n in demos), default=0)
+    for name, (_, line) in demos.items():
+        print(f"  {name:<{width}}  {line}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    ap = argparse.ArgumentParser(
+        prog="tinygrad-rnn",
+        description="Learn, see and run backpropagation through time.",
+        epilog="Run 'tinygrad-rnn demo --list' to see the demos.")
+    sub = ap.add_subparsers(dest="command")
+    demo = sub.add_parser("demo", help="run a demo (tinygrad-rnn demo NAME [options])",
+                          add_help=False)
+    demo.add_argument("name", nargs="?")
+    demo.add_argument("--list", action="store_true")
+    render = sub.add_parser("render", help="regenerate the graph gallery")
+    render.add_argument("--gallery", metavar="DIR", required=True)
+    if not argv:
+        ap.print_help()
+        return 0
+    args, rest = ap.parse_known_args(argv)
+    if args.command == "demo":
+        if args.list or not args.name:
+            print("demos (tinygrad-rnn demo NAME [--device cpu|cuda] [--steps N] [--seed S] "
+                  "[--out DIR] [--quick]):")
+            _list_demos()
+            return 0
+        demos = _demos()
+        if args.name not in demos:
+            print(f"unknown demo {args.name!r}; these exist:", file=sys.stderr)
+            _list_demos()
+            return 2
+        summary = importlib.import_module(demos[args.name][0]).main(rest)
+        return 0 if summary is None or summary.held else 1
+    if args.command == "render":
+        from tinygrad_rnn.gallery import render_gallery
+        render_gallery(args.gallery)
+        return 0
+    ap.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
