@@ -246,3 +246,25 @@ def test_scalar_operands_keep_float32():
 def test_iterating_a_tensor_gives_rows():
     x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
     assert [r.tolist() for r in x] == [[1.0, 2.0], [3.0, 4.0]]
+
+
+def test_gradients_of_single_elements_accumulate():
+    x = leaf([1.0, 2.0, 3.0])
+    (x[1] * 2 + x[1] * 3 + x[0]).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1, 5, 0])
+
+
+def test_gradients_of_overlapping_slices_accumulate():
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    (x[:, :2].sum() + x[:, 1:].sum() * 10 + x[1].sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1, 11, 10], [2, 12, 11]])
+
+
+def test_where_with_a_broadcasting_condition_sums_gradients_back():
+    x = leaf([1.0, 2.0, 3.0])
+    cond = np.array([[True, False, True], [False, False, True]])
+    tg.where(cond, x, 0.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1, 0, 2])
+    y = leaf([1.0, 2.0, 3.0])
+    tg.where(cond, y, y * 2).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [3, 4, 2])

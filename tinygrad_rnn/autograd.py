@@ -224,24 +224,25 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
     """
     grads, heap, found = {}, [], {}
     owned = set()  # nodes whose summed gradient is an array we allocated (safe to add into)
+    push, pop = heapq.heappush, heapq.heappop
     for node, g in roots:
         if node in grads:
             grads[node] = grads[node] + g
         else:
             grads[node] = g
-            heapq.heappush(heap, (-node.rank, node))
-    recorder, anomaly = STATE.recorder, STATE.anomaly
+            push(heap, (-node.rank, node))
+    observe = STATE.recorder is not None or STATE.anomaly  # per-edge extras, off by default
     to_leaves = targets is None
     with _GradMode(create_graph):
         while heap:
-            node = heapq.heappop(heap)[1]
+            node = pop(heap)[1]
             g = grads.pop(node)
             if node.watch is not None:
                 g = _apply_watch(node, g, create_graph, to_leaves)
             if targets is not None and node in targets:
                 found[node] = g
             op = node.op
-            if op is None:
+            if op is None:  # a leaf: nothing further back
                 continue
             saved = node.saved
             if saved is FREED:
@@ -251,23 +252,22 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
             attrs, shapes, vjps = node.attrs, node.shapes, op.vjps
             for i, parent in enumerate(node.inputs):
                 if type(parent) is not Node or (needed is not None and parent not in needed):
-                    continue
+                    continue  # a constant, or a branch that leads to no requested input
                 gi = vjps[i](g, *saved, **attrs) if attrs else vjps[i](g, *saved)
                 if type(gi) is IndexedGrad:
-                    _add_indexed(grads, owned, heap, node, i, parent, gi, recorder, anomaly)
+                    _add_indexed(grads, owned, heap, node, i, parent, gi, observe)
                     continue
                 if shapes is not None and gi.shape != shapes[i]:
-                    gi = sum_to(gi, shapes[i])
+                    gi = sum_to(gi, shapes[i])  # undo broadcasting: the one place it happens
                 if type(gi) not in ARRAY_TYPES and not create_graph:
                     gi = backend.ensure_array(gi)  # NumPy makes 0-d results scalars
-                if anomaly:
-                    _check_finite(node, i, gi)
-                if recorder is not None:
-                    recorder.messages.append((node, i, parent, raw(gi)))
+                if observe:
+                    _observe(node, i, parent, gi)
+                # the chain rule's sum: messages from several consumers add up
                 old = grads.get(parent)
                 if old is None:
                     grads[parent] = gi
-                    heapq.heappush(heap, (-parent.rank, parent))
+                    push(heap, (-parent.rank, parent))
                 elif parent in owned:
                     old += gi
                 elif create_graph:
@@ -276,16 +276,23 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                     grads[parent] = backend.ensure_array(old + gi)
                     owned.add(parent)
             if not retain_graph:
-                node.saved = FREED
+                node.saved = FREED  # release what this op kept for backward
     return found
 
 
-def _add_indexed(grads, owned, heap, node, i, parent, gi, recorder, anomaly) -> None:
+def _observe(node: Node, i: int, parent: Node, gi) -> None:
+    """Anomaly check and message recording for one edge (only when switched on)."""
+    if STATE.anomaly:
+        _check_finite(node, i, gi.values if type(gi) is IndexedGrad else gi)
+    if STATE.recorder is not None:
+        STATE.recorder.messages.append((node, i, parent, gi.dense() if type(gi) is IndexedGrad
+                                        else raw(gi)))
+
+
+def _add_indexed(grads, owned, heap, node, i, parent, gi, observe: bool) -> None:
     """Add a sparse gradient (from x[index]) into the parent's gradient, in place if we can."""
-    if anomaly:
-        _check_finite(node, i, gi.values)
-    if recorder is not None:
-        recorder.messages.append((node, i, parent, gi.dense()))
+    if observe:
+        _observe(node, i, parent, gi)
     old = grads.get(parent)
     if old is None:
         grads[parent] = gi.dense()

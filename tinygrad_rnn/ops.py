@@ -116,7 +116,9 @@ def apply(op: Op, *inputs, **attrs) -> Tensor:
 # apply1 and apply2 are apply() for one and two inputs, written out: they run for nearly every
 # op, and small models are bound by this per-op overhead.
 
-def apply1(op: Op, x: Tensor, attrs: dict = NO_ATTRS) -> Tensor:
+def apply1(op: Op, x, attrs: dict = NO_ATTRS) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
     xd = x.data
     try:
         out = op.forward(xd, **attrs) if attrs else op.forward(xd)
@@ -153,10 +155,10 @@ def apply2(op: Op, x, y, attrs: dict = NO_ATTRS) -> Tensor:
     saved = (out if op.save_out else None, xd, yd) if op.save_in else \
         (out if op.save_out else None, None, None)
     shapes = None
-    if op.broadcasts:  # keep input shapes only where broadcasting happened
+    if op.broadcasts:  # keep the input shapes where broadcasting happened
         xs = xd.shape if x_is_t else ()
         ys = yd.shape if y_is_t else ()
-        if not xs == ys == out.shape:
+        if xs != ys or xs != out.shape:
             shapes = (xs, ys)
     parents = (x if px is None else px, y if py is None else py)
     return Tensor._wrap(out, Node(op, parents, saved, attrs, shapes, out))
@@ -398,7 +400,10 @@ _BASIC = (int, slice, type(None), type(Ellipsis))
 def is_basic(index) -> bool:
     """True if indexing by `index` never repeats an element (ints, slices, None, ...)."""
     if type(index) is tuple:
-        return all(type(p) in _BASIC for p in index)
+        for p in index:  # noqa: SIM110 (a plain loop: this runs for every slice of every step)
+            if type(p) not in _BASIC:
+                return False
+        return True
     return type(index) in _BASIC
 
 
@@ -426,7 +431,11 @@ class IndexedGrad:
 
     def add_to(self, target) -> None:
         if self.basic:
-            target[self.index] += self.values
+            view = target[self.index]  # basic indexing gives a view: adding into it adds in place
+            if type(view) in ARRAY_TYPES:
+                view += self.values
+            else:  # a single element comes back as a scalar, not a view
+                target[self.index] += self.values
         else:
             backend.index_add(target, self.index, self.values)
 
@@ -474,10 +483,6 @@ def _constant_like(value, like: Tensor):
     if backend.is_scalar(value):
         return value.item() if hasattr(value, "item") else value
     return Tensor(value, device=like.device)
-
-
-def _t(x) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 _NUMBERS = (int, float, bool)
@@ -534,14 +539,14 @@ def div(x, y) -> Tensor:
 
 
 def neg(x: Tensor) -> Tensor:
-    return apply1(NEG, _t(x))
+    return apply1(NEG, x)
 
 
 def pow(x: Tensor, exponent) -> Tensor:
     """x ** p for a Python number p (a tensor exponent goes through exp(p · log x))."""
     if isinstance(exponent, Tensor):
         return exp(log(x) * exponent)
-    return apply1(POW, _t(x), {"p": exponent})
+    return apply1(POW, x, {"p": exponent})
 
 
 def maximum(x, y) -> Tensor:
@@ -559,39 +564,39 @@ def where(cond, x, y) -> Tensor:
 
 
 def exp(x: Tensor) -> Tensor:
-    return apply1(EXP, _t(x))
+    return apply1(EXP, x)
 
 
 def log(x: Tensor) -> Tensor:
-    return apply1(LOG, _t(x))
+    return apply1(LOG, x)
 
 
 def tanh(x: Tensor) -> Tensor:
-    return apply1(TANH, _t(x))
+    return apply1(TANH, x)
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """σ(x) = 1 / (1 + e^−x), computed without overflow."""
-    return apply1(SIGMOID, _t(x))
+    return apply1(SIGMOID, x)
 
 
 def relu(x: Tensor) -> Tensor:
-    return apply1(RELU, _t(x))
+    return apply1(RELU, x)
 
 
 def abs(x: Tensor) -> Tensor:
-    return apply1(ABS, _t(x))
+    return apply1(ABS, x)
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return apply1(SQRT, _t(x))
+    return apply1(SQRT, x)
 
 
 def clip(x: Tensor, min=None, max=None) -> Tensor:
     """Clamp into [min, max]; the gradient passes where min ≤ x ≤ max (as torch.clamp)."""
     if min is None and max is None:
         raise ValueError("clip needs min, max or both")
-    return apply1(CLIP, _t(x), {"lo": min, "hi": max})
+    return apply1(CLIP, x, {"lo": min, "hi": max})
 
 
 def cast(x: Tensor, dtype) -> Tensor:
@@ -606,7 +611,7 @@ def matmul(x, y) -> Tensor:
     """Matrix product with NumPy's rules: 1-D, 2-D and batched (broadcast) operands."""
     if not (isinstance(x, Tensor) and isinstance(y, Tensor)):
         x, y = _promote(MATMUL, x, y)
-    if x.ndim == 0 or y.ndim == 0:
+    if x.data.ndim == 0 or y.data.ndim == 0:
         raise ShapeError(f"matmul{where_scope()}: {tuple(x.shape)} @ {tuple(y.shape)} — both "
                          f"operands need at least one dimension (use * for scalars)")
     return apply2(MATMUL, x, y)
@@ -702,8 +707,6 @@ def expand(x: Tensor, shape) -> Tensor:
 
 def _normalize_index(index):
     """Tensors and lists inside an index become backend arrays."""
-    if is_basic(index):
-        return index
     parts = index if type(index) is tuple else (index,)
     fixed = []
     for p in parts:
@@ -723,8 +726,10 @@ def getitem(x: Tensor, index) -> Tensor:
 
     Repeated integer indices accumulate their gradients (a scatter-add in backward).
     """
-    index = _normalize_index(index)
-    return apply1(GETITEM, x, {"index": index, "shape": x.shape, "basic": is_basic(index)})
+    basic = is_basic(index)
+    if not basic:
+        index = _normalize_index(index)
+    return apply1(GETITEM, x, {"index": index, "shape": x.data.shape, "basic": basic})
 
 
 def embedding(weight: Tensor, indices) -> Tensor:
@@ -774,3 +779,20 @@ def stack(tensors, axis: int = 0, **kw) -> Tensor:
     tensors = _same_kind(STACK, tensors)
     axis = normalize_axes(axis, tensors[0].ndim + 1, "stack")[0]
     return apply(STACK, *tensors, axis=axis)
+
+
+# Tensor's most used operators are the functions above themselves (no wrapper call per op)
+Tensor.__add__ = add
+Tensor.__sub__ = sub
+Tensor.__mul__ = mul
+Tensor.__truediv__ = div
+Tensor.__matmul__ = matmul
+Tensor.__neg__ = neg
+Tensor.__getitem__ = getitem
+Tensor.exp = exp
+Tensor.log = log
+Tensor.tanh = tanh
+Tensor.sigmoid = sigmoid
+Tensor.relu = relu
+Tensor.abs = abs
+Tensor.sqrt = sqrt

@@ -290,22 +290,17 @@ class Tensor:
         return self.to(dtype=backend.float64)
 
     # ---- operator sugar: every one of these is an op in ops.py -------------------------
-    def __add__(self, other): return ops.add(self, other)
+    # (+, -, *, /, @, unary -, [] and exp/log/tanh/sigmoid/relu/abs/sqrt are the ops
+    # themselves, assigned at the end of ops.py: one Python call less per op)
     def __radd__(self, other): return ops.add(other, self)
-    def __sub__(self, other): return ops.sub(self, other)
     def __rsub__(self, other): return ops.sub(other, self)
-    def __mul__(self, other): return ops.mul(self, other)
     def __rmul__(self, other): return ops.mul(other, self)
-    def __truediv__(self, other): return ops.div(self, other)
     def __rtruediv__(self, other): return ops.div(other, self)
-    def __matmul__(self, other): return ops.matmul(self, other)
     def __rmatmul__(self, other): return ops.matmul(other, self)
     def __pow__(self, exponent): return ops.pow(self, exponent)
     def __rpow__(self, base): return compose.rpow(base, self)
-    def __neg__(self): return ops.neg(self)
     def __pos__(self): return self
     def __abs__(self): return ops.abs(self)
-    def __getitem__(self, index): return ops.getitem(self, index)
 
     def __setitem__(self, index, value):
         if self._node is not None:
@@ -321,13 +316,6 @@ class Tensor:
     def __eq__(self, other): return ops.compare("eq", self, other)
     def __ne__(self, other): return ops.compare("ne", self, other)
 
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def tanh(self): return ops.tanh(self)
-    def sigmoid(self): return ops.sigmoid(self)
-    def relu(self): return ops.relu(self)
-    def abs(self): return ops.abs(self)
-    def sqrt(self): return ops.sqrt(self)
     def clip(self, min=None, max=None): return ops.clip(self, min, max)
     clamp = clip
 
