@@ -1,5 +1,9 @@
 """tinygrad_rnn: a from-scratch autodiff engine for learning, seeing and running BPTT."""
 
+# isort: off
+from tinygrad_rnn.tensor import Tensor  # first: ops.py and functions.py build on Tensor
+# isort: on
+
 from tinygrad_rnn.autograd import (
     detect_anomaly,
     enable_grad,
@@ -28,10 +32,7 @@ from tinygrad_rnn.creation import (
     zeros,
     zeros_like,
 )
-from tinygrad_rnn.gradcheck import GradcheckError, gradcheck
-from tinygrad_rnn.ops import (
-    DTypeError,
-    ShapeError,
+from tinygrad_rnn.functions import (
     abs,
     cat,
     clip,
@@ -51,7 +52,8 @@ from tinygrad_rnn.ops import (
     tanh,
     where,
 )
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.gradcheck import GradcheckError, gradcheck
+from tinygrad_rnn.ops import DTypeError, ShapeError
 
 __version__ = "0.1.0"
 

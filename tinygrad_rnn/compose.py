@@ -1,68 +1,68 @@
-"""Functions composed from the primitives in ops.py: no VJPs here, autograd derives them."""
+"""Functions composed from the primitives in F.py: no VJPs here, autograd derives them."""
 
 from __future__ import annotations
 
 import builtins
 import math
 
-from tinygrad_rnn import ops
+from tinygrad_rnn import functions as F
 from tinygrad_rnn.tensor import Tensor
 
 
 def mean(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
     """Σ x / n over ``axis``."""
-    axis, keepdims = ops._axis_alias(axis, keepdims, kw)
-    axes = ops.normalize_axes(axis, x.ndim, "mean")
+    axis, keepdims = F._axis_alias(axis, keepdims, kw)
+    axes = F.normalize_axes(axis, x.ndim, "mean")
     count = x.data.size if axes is None else math.prod(x.shape[a] for a in axes)
-    return ops.sum(x, axes, keepdims) * (1.0 / max(count, 1))
+    return F.sum(x, axes, keepdims) * (1.0 / max(count, 1))
 
 
 def min(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
     """The smallest values along ``axis``: −max(−x)."""
-    return -ops.max(-x, axis, keepdims, **kw)
+    return -F.max(-x, axis, keepdims, **kw)
 
 
 def minimum(x, y) -> Tensor:
     """Elementwise min: −maximum(−x, −y)."""
-    return -ops.maximum(-x, -y)
+    return -F.maximum(-x, -y)
 
 
 def rpow(base, x: Tensor) -> Tensor:
     """base ** x for a positive Python number: exp(x · log base)."""
     if base <= 0:
         raise ValueError(f"{base} ** tensor needs a positive base")
-    return ops.exp(x * math.log(base))
+    return F.exp(x * math.log(base))
 
 
 def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
     """Swap two axes (PyTorch's transpose; permute reorders all of them)."""
     axes = list(range(x.ndim))
-    d0 = ops.normalize_axes(dim0, x.ndim, "transpose")[0]
-    d1 = ops.normalize_axes(dim1, x.ndim, "transpose")[0]
+    d0 = F.normalize_axes(dim0, x.ndim, "transpose")[0]
+    d1 = F.normalize_axes(dim1, x.ndim, "transpose")[0]
     axes[d0], axes[d1] = axes[d1], axes[d0]
-    return ops.permute(x, axes)
+    return F.permute(x, axes)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """Insert an axis of size 1 at ``dim``."""
-    dim = ops.normalize_axes(dim, x.ndim + 1, "unsqueeze")[0]
-    return ops.reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+    dim = F.normalize_axes(dim, x.ndim + 1, "unsqueeze")[0]
+    return F.reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
     """Drop axes of size 1 (all of them, or only ``dim``)."""
     if dim is None:
-        return ops.reshape(x, tuple(n for n in x.shape if n != 1))
-    d = ops.normalize_axes(dim, x.ndim, "squeeze")[0]
+        return F.reshape(x, tuple(n for n in x.shape if n != 1))
+    d = F.normalize_axes(dim, x.ndim, "squeeze")[0]
     if x.shape[d] != 1:
         return x
-    return ops.reshape(x, x.shape[:d] + x.shape[d + 1:])
+    return F.reshape(x, x.shape[:d] + x.shape[d + 1:])
 
 
 def split(x: Tensor, split_size, axis: int = 0, **kw) -> tuple:
     """Pieces of ``split_size`` along ``axis`` (the last may be smaller), or of the given sizes."""
-    axis, _ = ops._axis_alias(axis, False, kw)
-    axis = ops.normalize_axes(axis, x.ndim, "split")[0]
+    axis, _ = F._axis_alias(axis, False, kw)
+    axis = F.normalize_axes(axis, x.ndim, "split")[0]
     n = x.shape[axis]
     if isinstance(split_size, int):
         if split_size <= 0:
@@ -71,20 +71,20 @@ def split(x: Tensor, split_size, axis: int = 0, **kw) -> tuple:
     else:
         sizes = list(split_size)
         if builtins.sum(sizes) != n:
-            raise ops.ShapeError(f"split{ops.where_scope()}: sizes {sizes} do not add up to {n}, the size "
+            raise F.ShapeError(f"split{F.where_scope()}: sizes {sizes} do not add up to {n}, the size "
                              f"of axis {axis} of shape {tuple(x.shape)}")
     pieces, start = [], 0
     for size in sizes:
-        pieces.append(ops.getitem(x, (slice(None),) * axis + (slice(start, start + size),)))
+        pieces.append(F.getitem(x, (slice(None),) * axis + (slice(start, start + size),)))
         start += size
     return tuple(pieces)
 
 
 def chunk(x: Tensor, chunks: int, axis: int = 0, **kw) -> tuple:
     """``chunks`` nearly equal pieces along ``axis`` (PyTorch's chunk)."""
-    axis, _ = ops._axis_alias(axis, False, kw)
+    axis, _ = F._axis_alias(axis, False, kw)
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-    n = x.shape[ops.normalize_axes(axis, x.ndim, "chunk")[0]]
+    n = x.shape[F.normalize_axes(axis, x.ndim, "chunk")[0]]
     return split(x, max(1, -(-n // chunks)), axis)
 

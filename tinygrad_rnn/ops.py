@@ -187,18 +187,20 @@ def sum_to(g, shape: tuple):
 
 
 def _expand(g, shape):
-    return expand(g, shape) if isinstance(g, Tensor) else _xp(g).broadcast_to(g, shape)
+    if isinstance(g, Tensor):
+        return apply1(EXPAND, g, {"shape": shape, "in_shape": g.data.shape})
+    return _xp(g).broadcast_to(g, shape)
 
 
 def _where(cond, a, b):
     if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return where(cond, a, b)
+        return apply2(WHERE, a, b, {"cond": cond})
     return _xp(cond).where(cond, a, b)
 
 
 def _mm(a, b):
     if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return matmul(a, b)
+        return apply2(MATMUL, a, b)
     return a.dot(b) if a.ndim == 2 and b.ndim == 2 else a @ b
 
 
@@ -207,12 +209,18 @@ def _mT(a):
     return a.transpose(-1, -2) if isinstance(a, Tensor) else a.swapaxes(-1, -2)
 
 
+def _exp(x):
+    return apply1(EXP, x) if isinstance(x, Tensor) else backend.xp_of(x).exp(x)
+
+
 def _sign(x):
     return _xp(x).sign(raw(x))
 
 
 def _index(g, index):
-    return getitem(g, index) if isinstance(g, Tensor) else g[index]
+    if isinstance(g, Tensor):
+        return apply1(GETITEM, g, {"index": index, "shape": g.data.shape, "basic": is_basic(index)})
+    return g[index]
 
 
 # ---- elementwise arithmetic (broadcasting) --------------------------------------------------
@@ -300,11 +308,12 @@ CLIP = Op("clip", lambda x, lo, hi: backend.xp_of(x).clip(x, lo, hi),
           (lambda g, out, x, lo, hi: _where(_inside(x, lo, hi), g, 0),), saves="in")
 
 CAST = Op("cast", lambda x, dtype, in_dtype: x.astype(dtype),
-          (lambda g, out, x, dtype, in_dtype: cast(g, in_dtype) if isinstance(g, Tensor)
-           else g.astype(in_dtype),))
+          (lambda g, out, x, dtype, in_dtype: apply1(CAST, g, {"dtype": in_dtype, "in_dtype": dtype})
+           if isinstance(g, Tensor) else g.astype(in_dtype),))
 
 TO_DEVICE = Op("to_device", lambda x, device, in_device: backend.to_array(x, device),
-               (lambda g, out, x, device, in_device: to_device(g, in_device)
+               (lambda g, out, x, device, in_device:
+                apply1(TO_DEVICE, g, {"device": in_device, "in_device": device})
                 if isinstance(g, Tensor) else backend.to_array(g, in_device),))
 
 # ---- matrix product -------------------------------------------------------------------------
@@ -376,9 +385,7 @@ SOFTMAX = Op("softmax", _softmax_forward,                     # dx = y ⊙ (g �
              saves="out")
 
 LOG_SOFTMAX = Op("log_softmax", _log_softmax_forward,         # dx = g − softmax(x) Σ g
-                 (lambda g, out, x, axis: g - exp(out) * g.sum(axis=axis, keepdims=True)
-                  if isinstance(out, Tensor) else
-                  g - backend.xp_of(out).exp(out) * g.sum(axis=axis, keepdims=True),),
+                 (lambda g, out, x, axis: g - _exp(out) * g.sum(axis=axis, keepdims=True),),
                  saves="out")
 
 # ---- shape ops ------------------------------------------------------------------------------
@@ -387,8 +394,8 @@ RESHAPE = Op("reshape", lambda x, shape, in_shape: x.reshape(shape),
              (lambda g, out, x, shape, in_shape: g.reshape(in_shape),))
 
 PERMUTE = Op("permute", lambda x, axes, inverse: x.transpose(axes),
-             (lambda g, out, x, axes, inverse: permute(g, inverse) if isinstance(g, Tensor)
-              else g.transpose(inverse),))
+             (lambda g, out, x, axes, inverse: apply1(PERMUTE, g, {"axes": inverse, "inverse": axes})
+              if isinstance(g, Tensor) else g.transpose(inverse),))
 
 EXPAND = Op("expand", lambda x, shape, in_shape: backend.xp_of(x).broadcast_to(x, shape),
             (lambda g, out, x, shape, in_shape: sum_to(g, in_shape),))
@@ -474,7 +481,7 @@ STACK = Op("stack", lambda *xs, axis: backend.xp_of(xs[0]).stack(xs, axis=axis),
            _PerInput(_stack_vjp))
 
 
-# ==== the public functions: check arguments, then apply the op ===============================
+# ---- the slow path of apply2: operands of different kinds ----------------------------------
 
 def _constant_like(value, like: Tensor):
     """A non-Tensor operand: numbers become Python numbers (they adopt the tensor's dtype)."""
@@ -520,279 +527,3 @@ def _promote(op: Op, x, y):
             common = backend.result_type(xd, yd)
             x, y = Tensor._wrap(xd.astype(common)), Tensor._wrap(yd.astype(common))
     return x, y
-
-
-def add(x, y) -> Tensor:
-    return apply2(ADD, x, y)
-
-
-def sub(x, y) -> Tensor:
-    return apply2(SUB, x, y)
-
-
-def mul(x, y) -> Tensor:
-    return apply2(MUL, x, y)
-
-
-def div(x, y) -> Tensor:
-    return apply2(DIV, x, y)
-
-
-def neg(x: Tensor) -> Tensor:
-    return apply1(NEG, x)
-
-
-def pow(x: Tensor, exponent) -> Tensor:
-    """x ** p for a Python number p (a tensor exponent goes through exp(p · log x))."""
-    if isinstance(exponent, Tensor):
-        return exp(log(x) * exponent)
-    return apply1(POW, x, {"p": exponent})
-
-
-def maximum(x, y) -> Tensor:
-    """Elementwise max; on ties each side gets half the gradient (as in PyTorch)."""
-    return apply2(MAXIMUM, x, y)
-
-
-def where(cond, x, y) -> Tensor:
-    """Elementwise ``x if cond else y``; ``cond`` is a boolean tensor or array (no gradient)."""
-    if isinstance(x, Tensor) or isinstance(y, Tensor):
-        x, y = _promote(WHERE, x, y)
-    else:
-        raise TypeError("where needs at least one Tensor among x and y")
-    return apply2(WHERE, x, y, {"cond": backend.ensure_array(raw(cond)).astype(bool, copy=False)})
-
-
-def exp(x: Tensor) -> Tensor:
-    return apply1(EXP, x)
-
-
-def log(x: Tensor) -> Tensor:
-    return apply1(LOG, x)
-
-
-def tanh(x: Tensor) -> Tensor:
-    return apply1(TANH, x)
-
-
-def sigmoid(x: Tensor) -> Tensor:
-    """σ(x) = 1 / (1 + e^−x), computed without overflow."""
-    return apply1(SIGMOID, x)
-
-
-def relu(x: Tensor) -> Tensor:
-    return apply1(RELU, x)
-
-
-def abs(x: Tensor) -> Tensor:
-    return apply1(ABS, x)
-
-
-def sqrt(x: Tensor) -> Tensor:
-    return apply1(SQRT, x)
-
-
-def clip(x: Tensor, min=None, max=None) -> Tensor:
-    """Clamp into [min, max]; the gradient passes where min ≤ x ≤ max (as torch.clamp)."""
-    if min is None and max is None:
-        raise ValueError("clip needs min, max or both")
-    return apply1(CLIP, x, {"lo": min, "hi": max})
-
-
-def cast(x: Tensor, dtype) -> Tensor:
-    return apply1(CAST, x, {"dtype": backend.as_dtype(dtype), "in_dtype": x.dtype})
-
-
-def to_device(x: Tensor, device: str) -> Tensor:
-    return apply1(TO_DEVICE, x, {"device": backend.check_device(device), "in_device": x.device})
-
-
-def matmul(x, y) -> Tensor:
-    """Matrix product with NumPy's rules: 1-D, 2-D and batched (broadcast) operands."""
-    if not (isinstance(x, Tensor) and isinstance(y, Tensor)):
-        x, y = _promote(MATMUL, x, y)
-    if x.data.ndim == 0 or y.data.ndim == 0:
-        raise ShapeError(f"matmul{where_scope()}: {tuple(x.shape)} @ {tuple(y.shape)} — both "
-                         f"operands need at least one dimension (use * for scalars)")
-    return apply2(MATMUL, x, y)
-
-
-def compare(kind: str, x, y) -> Tensor:
-    """Elementwise comparison; the result is a boolean tensor with no gradient."""
-    a, b = raw(x), raw(y)
-    xp = backend.xp_of(a if backend.is_array(a) else b)
-    fn = {"lt": xp.less, "le": xp.less_equal, "gt": xp.greater, "ge": xp.greater_equal,
-          "eq": xp.equal, "ne": xp.not_equal}[kind]
-    return Tensor._wrap(fn(a, b))
-
-
-def normalize_axes(axis, ndim: int, op: str):
-    """None, an int or a sequence of ints → None or a sorted tuple of non-negative axes."""
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    n = ndim if ndim > 0 else 1
-    out = []
-    for a in axes:
-        if not -n <= a < n:
-            raise IndexOutOfRange(f"{op}{where_scope()}: axis {a} is out of range for a tensor "
-                                  f"with {ndim} dimension(s)")
-        out.append(a % n)
-    return tuple(sorted(set(out)))
-
-
-def _reduce(op: Op, x: Tensor, axis, keepdims: bool) -> Tensor:
-    axes = normalize_axes(axis, x.ndim, op.name)
-    kshape = tuple(1 if axes is None or i in axes else n for i, n in enumerate(x.shape))
-    return apply1(op, x, {"axis": axes, "keepdims": keepdims, "in_shape": x.shape, "kshape": kshape})
-
-
-def _axis_alias(axis, keepdims, kw):
-    """Accept PyTorch's spelling (dim=, keepdim=) as well as NumPy's (axis=, keepdims=)."""
-    if "dim" in kw:
-        axis = kw.pop("dim")
-    if "keepdim" in kw:
-        keepdims = kw.pop("keepdim")
-    if kw:
-        raise TypeError(f"unexpected keyword argument(s): {', '.join(kw)}")
-    return axis, keepdims
-
-
-def sum(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
-    axis, keepdims = _axis_alias(axis, keepdims, kw)
-    return _reduce(SUM, x, axis, keepdims)
-
-
-def max(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
-    """The largest values along ``axis`` (values only, like NumPy's max / torch.amax)."""
-    axis, keepdims = _axis_alias(axis, keepdims, kw)
-    if x.data.size == 0:
-        raise ShapeError(f"max{where_scope()}: the tensor of shape {x.shape} is empty")
-    return _reduce(MAX, x, axis, keepdims)
-
-
-def softmax(x: Tensor, axis: int = -1, **kw) -> Tensor:
-    axis, _ = _axis_alias(axis, False, kw)
-    return apply1(SOFTMAX, x, {"axis": normalize_axes(axis, x.ndim, "softmax")[0]})
-
-
-def log_softmax(x: Tensor, axis: int = -1, **kw) -> Tensor:
-    """log softmax, computed stably as (x − max) − log Σ exp(x − max)."""
-    axis, _ = _axis_alias(axis, False, kw)
-    return apply1(LOG_SOFTMAX, x, {"axis": normalize_axes(axis, x.ndim, "log_softmax")[0]})
-
-
-def reshape(x: Tensor, shape) -> Tensor:
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return apply1(RESHAPE, x, {"shape": shape, "in_shape": x.shape})
-
-
-def permute(x: Tensor, axes) -> Tensor:
-    axes = tuple(a % x.ndim for a in axes) if x.ndim else tuple(axes)
-    if sorted(axes) != list(range(x.ndim)):
-        raise ShapeError(f"permute{where_scope()}: {tuple(axes)} is not a permutation of the "
-                         f"{x.ndim} axes of shape {tuple(x.shape)}")
-    inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
-    return apply1(PERMUTE, x, {"axes": axes, "inverse": inverse})
-
-
-def expand(x: Tensor, shape) -> Tensor:
-    """Broadcast to ``shape`` (no copy); the gradient is summed back (sum_to)."""
-    shape = tuple(shape)
-    if len(shape) >= x.ndim:  # -1 keeps a size, as in torch.expand
-        lead = len(shape) - x.ndim
-        shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
-    return apply1(EXPAND, x, {"shape": shape, "in_shape": x.shape})
-
-
-def _normalize_index(index):
-    """Tensors and lists inside an index become backend arrays."""
-    parts = index if type(index) is tuple else (index,)
-    fixed = []
-    for p in parts:
-        if isinstance(p, Tensor):
-            p = p.data
-        elif isinstance(p, list):
-            p = backend.host_asarray(p)
-        if backend.is_array(p) and p.dtype.kind == "f":
-            raise IndexOutOfRange(f"getitem{where_scope()}: index arrays must be integer or "
-                                  f"boolean, got {p.dtype}")
-        fixed.append(p)
-    return tuple(fixed) if type(index) is tuple else fixed[0]
-
-
-def getitem(x: Tensor, index) -> Tensor:
-    """x[index] with ints, slices, None, Ellipsis, integer or boolean arrays.
-
-    Repeated integer indices accumulate their gradients (a scatter-add in backward).
-    """
-    basic = is_basic(index)
-    if not basic:
-        index = _normalize_index(index)
-    return apply1(GETITEM, x, {"index": index, "shape": x.data.shape, "basic": basic})
-
-
-def embedding(weight: Tensor, indices) -> Tensor:
-    """Rows of ``weight`` picked by integer ``indices``: out[..., :] = weight[indices[...], :]."""
-    idx = raw(indices)
-    if not backend.is_array(idx):
-        idx = backend.to_array(idx, weight.device)
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"embedding{where_scope()}: indices must be integers, got {idx.dtype}")
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= weight.shape[0]):
-        raise IndexOutOfRange(f"embedding{where_scope()}: indices range over "
-                              f"[{int(idx.min())}, {int(idx.max())}] but the table has "
-                              f"{weight.shape[0]} rows")
-    return apply1(EMBEDDING, weight, {"index": idx, "shape": weight.shape, "basic": False})
-
-
-def _same_kind(op: Op, tensors):
-    """Device and dtype checks for variadic ops (cat, stack)."""
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    if not tensors:
-        raise ValueError(f"{op.name} needs at least one tensor")
-    first = tensors[0]
-    for t in tensors[1:]:
-        _promote(op, first, t)  # raises on mixed devices or mixed float precision
-    return tensors
-
-
-def cat(tensors, axis: int = 0, **kw) -> Tensor:
-    """Concatenate along an existing axis."""
-    axis, _ = _axis_alias(axis, False, kw)
-    tensors = _same_kind(CAT, tensors)
-    ndim = tensors[0].ndim
-    for t in tensors:
-        if t.ndim != ndim:
-            raise ShapeError(f"cat{where_scope()}: shapes {[tuple(t.shape) for t in tensors]} "
-                             f"do not all have {ndim} dimensions")
-    axis = normalize_axes(axis, ndim, "cat")[0]
-    bounds = [0]
-    for t in tensors:
-        bounds.append(bounds[-1] + t.shape[axis])
-    return apply(CAT, *tensors, axis=axis, bounds=tuple(bounds))
-
-
-def stack(tensors, axis: int = 0, **kw) -> Tensor:
-    """Stack equal-shaped tensors along a new axis."""
-    axis, _ = _axis_alias(axis, False, kw)
-    tensors = _same_kind(STACK, tensors)
-    axis = normalize_axes(axis, tensors[0].ndim + 1, "stack")[0]
-    return apply(STACK, *tensors, axis=axis)
-
-
-# Tensor's most used operators are the functions above themselves (no wrapper call per op)
-Tensor.__add__ = add
-Tensor.__sub__ = sub
-Tensor.__mul__ = mul
-Tensor.__truediv__ = div
-Tensor.__matmul__ = matmul
-Tensor.__neg__ = neg
-Tensor.__getitem__ = getitem
-Tensor.exp = exp
-Tensor.log = log
-Tensor.tanh = tanh
-Tensor.sigmoid = sigmoid
-Tensor.relu = relu
-Tensor.abs = abs
-Tensor.sqrt = sqrt

@@ -272,9 +272,9 @@ class Tensor:
         """A copy on another device and/or with another dtype (differentiable)."""
         out = self
         if dtype is not None and backend.as_dtype(dtype) != self.dtype:
-            out = ops.cast(out, backend.as_dtype(dtype))
+            out = functions.cast(out, backend.as_dtype(dtype))
         if device is not None and backend.check_device(device) != self.device:
-            out = ops.to_device(out, backend.check_device(device))
+            out = functions.to_device(out, backend.check_device(device))
         return out
 
     def cpu(self) -> Tensor:
@@ -289,18 +289,18 @@ class Tensor:
     def double(self) -> Tensor:
         return self.to(dtype=backend.float64)
 
-    # ---- operator sugar: every one of these is an op in ops.py -------------------------
+    # ---- operator sugar: each is a function of functions.py, applying an op of ops.py ------
     # (+, -, *, /, @, unary -, [] and exp/log/tanh/sigmoid/relu/abs/sqrt are the ops
-    # themselves, assigned at the end of ops.py: one Python call less per op)
-    def __radd__(self, other): return ops.add(other, self)
-    def __rsub__(self, other): return ops.sub(other, self)
-    def __rmul__(self, other): return ops.mul(other, self)
-    def __rtruediv__(self, other): return ops.div(other, self)
-    def __rmatmul__(self, other): return ops.matmul(other, self)
-    def __pow__(self, exponent): return ops.pow(self, exponent)
+    # themselves, assigned at the end of functions.py: one Python call less per op)
+    def __radd__(self, other): return functions.add(other, self)
+    def __rsub__(self, other): return functions.sub(other, self)
+    def __rmul__(self, other): return functions.mul(other, self)
+    def __rtruediv__(self, other): return functions.div(other, self)
+    def __rmatmul__(self, other): return functions.matmul(other, self)
+    def __pow__(self, exponent): return functions.pow(self, exponent)
     def __rpow__(self, base): return compose.rpow(base, self)
     def __pos__(self): return self
-    def __abs__(self): return ops.abs(self)
+    def __abs__(self): return functions.abs(self)
 
     def __setitem__(self, index, value):
         if self._node is not None:
@@ -309,30 +309,30 @@ class Tensor:
         self.data[index] = value.data if isinstance(value, Tensor) else value
 
     # comparisons give boolean tensors with no gradient
-    def __lt__(self, other): return ops.compare("lt", self, other)
-    def __le__(self, other): return ops.compare("le", self, other)
-    def __gt__(self, other): return ops.compare("gt", self, other)
-    def __ge__(self, other): return ops.compare("ge", self, other)
-    def __eq__(self, other): return ops.compare("eq", self, other)
-    def __ne__(self, other): return ops.compare("ne", self, other)
+    def __lt__(self, other): return functions.compare("lt", self, other)
+    def __le__(self, other): return functions.compare("le", self, other)
+    def __gt__(self, other): return functions.compare("gt", self, other)
+    def __ge__(self, other): return functions.compare("ge", self, other)
+    def __eq__(self, other): return functions.compare("eq", self, other)
+    def __ne__(self, other): return functions.compare("ne", self, other)
 
-    def clip(self, min=None, max=None): return ops.clip(self, min, max)
+    def clip(self, min=None, max=None): return functions.clip(self, min, max)
     clamp = clip
 
-    def sum(self, axis=None, keepdims=False, **kw): return ops.sum(self, axis, keepdims, **kw)
+    def sum(self, axis=None, keepdims=False, **kw): return functions.sum(self, axis, keepdims, **kw)
     def mean(self, axis=None, keepdims=False, **kw): return compose.mean(self, axis, keepdims, **kw)
-    def max(self, axis=None, keepdims=False, **kw): return ops.max(self, axis, keepdims, **kw)
+    def max(self, axis=None, keepdims=False, **kw): return functions.max(self, axis, keepdims, **kw)
     def min(self, axis=None, keepdims=False, **kw): return compose.min(self, axis, keepdims, **kw)
-    def softmax(self, axis=-1, **kw): return ops.softmax(self, axis, **kw)
-    def log_softmax(self, axis=-1, **kw): return ops.log_softmax(self, axis, **kw)
+    def softmax(self, axis=-1, **kw): return functions.softmax(self, axis, **kw)
+    def log_softmax(self, axis=-1, **kw): return functions.log_softmax(self, axis, **kw)
 
-    def reshape(self, *shape): return ops.reshape(self, shape[0] if len(shape) == 1 else shape)
+    def reshape(self, *shape): return functions.reshape(self, shape[0] if len(shape) == 1 else shape)
     view = reshape
-    def flatten(self): return ops.reshape(self, (-1,))
-    def permute(self, *dims): return ops.permute(self, dims[0] if len(dims) == 1 else dims)
+    def flatten(self): return functions.reshape(self, (-1,))
+    def permute(self, *dims): return functions.permute(self, dims[0] if len(dims) == 1 else dims)
     def transpose(self, dim0=0, dim1=1): return compose.transpose(self, dim0, dim1)
-    def expand(self, *shape): return ops.expand(self, shape[0] if len(shape) == 1 else shape)
-    def broadcast_to(self, shape): return ops.expand(self, shape)
+    def expand(self, *shape): return functions.expand(self, shape[0] if len(shape) == 1 else shape)
+    def broadcast_to(self, shape): return functions.expand(self, shape)
     def unsqueeze(self, dim): return compose.unsqueeze(self, dim)
     def squeeze(self, dim=None): return compose.squeeze(self, dim)
     def split(self, split_size, axis=0, **kw): return compose.split(self, split_size, axis, **kw)
@@ -340,7 +340,7 @@ class Tensor:
 
     @property
     def T(self):
-        return ops.permute(self, tuple(range(self.ndim))[::-1])
+        return functions.permute(self, tuple(range(self.ndim))[::-1])
 
 
-from tinygrad_rnn import compose, ops  # noqa: E402  (they need Tensor; its operators need them)
+from tinygrad_rnn import compose, functions  # noqa: E402  (they need Tensor; its operators them)
