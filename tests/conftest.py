@@ -24,3 +24,17 @@ needs_torch = pytest.mark.skipif(
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+from tinygrad_rnn import backend  # noqa: E402
+
+CUDA = backend.cuda_available()
+needs_cuda = pytest.mark.skipif(not CUDA, reason="no CUDA GPU here (CuPy missing or no device): "
+                                                 "CUDA cases run only on a GPU machine")
+DEVICES = ["cpu", pytest.param("cuda", marks=needs_cuda)]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """Run the test once per device; CUDA cases skip with a reason where there is no GPU."""
+    return request.param

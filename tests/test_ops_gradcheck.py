@@ -14,18 +14,18 @@ SMOOTH = {"add", "sub", "mul", "div", "neg", "pow", "exp", "log", "tanh", "sigmo
           "cat", "stack", "x_times_x", "expand", "embedding"}
 
 
-def _tensors(arrays):
-    return [tg.Tensor(a, dtype="float64", requires_grad=True) for a in arrays]
+def _tensors(arrays, device="cpu"):
+    return [tg.Tensor(a, dtype="float64", requires_grad=True, device=device) for a in arrays]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_vjp_matches_finite_differences(case, rng):
-    assert tg.gradcheck(case.ours, _tensors(case.inputs(rng)))
+def test_vjp_matches_finite_differences(case, rng, device):
+    assert tg.gradcheck(case.ours, _tensors(case.inputs(rng), device))
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.name in SMOOTH], ids=lambda c: c.name)
-def test_second_order_matches_finite_differences(case, rng):
-    assert tg.gradcheck(case.ours, _tensors(case.inputs(rng)), atol=1e-4, second_order=True)
+def test_second_order_matches_finite_differences(case, rng, device):
+    assert tg.gradcheck(case.ours, _tensors(case.inputs(rng), device), atol=1e-4, second_order=True)
 
 
 BINARY = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,

@@ -58,6 +58,15 @@ def _load_cupy():
     return cupy
 
 
+def cuda_available() -> bool:
+    """True if device 'cuda' can be used here (CuPy installed and a GPU visible); never raises."""
+    try:
+        _load_cupy()
+    except DeviceError:
+        return False
+    return True
+
+
 def check_device(device: str | None) -> str:
     """Normalise a device name ("cpu", "cuda", "cuda:0"); None means the default device."""
     if device is None:
@@ -176,14 +185,32 @@ def manual_seed(seed: int) -> None:
     _generators.clear()
 
 
+class _CudaRandom:
+    """The few NumPy ``Generator`` draws we use, made on the GPU by CuPy's RandomState."""
+
+    def __init__(self, seed):
+        self._state = _load_cupy().random.RandomState(seed)
+
+    def standard_normal(self, size=None, dtype=float64):
+        return self._state.standard_normal(size=size, dtype=dtype)
+
+    def random(self, size=None, dtype=float64):
+        return self._state.random_sample(size=size, dtype=dtype)
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        return self._state.uniform(low, high, size=size)
+
+    def integers(self, low, high=None, size=None):
+        return self._state.randint(low, high, size=size)
+
+
 def generator(device: str):
-    """The device's random generator (NumPy Generator / CuPy RandomState-like)."""
+    """The device's seeded random generator, with NumPy ``Generator`` method names:
+    ``standard_normal(size, dtype)``, ``random(size, dtype)``, ``uniform(low, high, size)``,
+    ``integers(low, high, size)``. Draws happen on the device (no host round trip)."""
     gen = _generators.get(device)
     if gen is None:
-        if device == "cpu":
-            gen = numpy.random.default_rng(_seed)
-        else:
-            gen = _load_cupy().random.default_rng(_seed)
+        gen = numpy.random.default_rng(_seed) if device == "cpu" else _CudaRandom(_seed)
         _generators[device] = gen
     return gen
 
@@ -195,6 +222,19 @@ def index_add(target, index, values) -> None:
     else:
         import cupyx
         cupyx.scatter_add(target, index, values)
+
+
+_kernels: dict = {}
+
+
+def cuda_elementwise(name: str, in_params: str, out_params: str, body: str, preamble: str = ""):
+    """A compiled CuPy ElementwiseKernel (built once, on first use)."""
+    kernel = _kernels.get(name)
+    if kernel is None:
+        kernel = _load_cupy().ElementwiseKernel(in_params, out_params, body, name,
+                                                preamble=preamble)
+        _kernels[name] = kernel
+    return kernel
 
 
 def host_random(seed: int):

@@ -68,7 +68,7 @@ def randn(*shape, dtype=None, device=None, requires_grad=False, name=None) -> Te
     """Standard normal samples from the device's seeded generator."""
     device = backend.check_device(device)
     dtype = backend.as_dtype(dtype) or backend.DEFAULT_FLOAT
-    data = backend.generator(device).standard_normal(_shape(shape)).astype(dtype)
+    data = backend.generator(device).standard_normal(_shape(shape), dtype=dtype)
     return _make(data, requires_grad, name)
 
 
@@ -76,7 +76,7 @@ def rand(*shape, dtype=None, device=None, requires_grad=False, name=None) -> Ten
     """Uniform samples in [0, 1)."""
     device = backend.check_device(device)
     dtype = backend.as_dtype(dtype) or backend.DEFAULT_FLOAT
-    data = backend.generator(device).random(_shape(shape)).astype(dtype)
+    data = backend.generator(device).random(_shape(shape), dtype=dtype)
     return _make(data, requires_grad, name)
 
 
@@ -85,7 +85,7 @@ def uniform(*shape, low=0.0, high=1.0, dtype=None, device=None, requires_grad=Fa
     """Uniform samples in [low, high)."""
     device = backend.check_device(device)
     dtype = backend.as_dtype(dtype) or backend.DEFAULT_FLOAT
-    data = backend.generator(device).uniform(low, high, _shape(shape)).astype(dtype)
+    data = backend.generator(device).random(_shape(shape), dtype=dtype) * (high - low) + low
     return _make(data, requires_grad, name)
 
 

@@ -236,18 +236,20 @@ def expand(x: Tensor, shape) -> Tensor:
     return apply1(EXPAND, x, {"shape": shape, "in_shape": x.shape})
 
 
-def _normalize_index(index):
-    """Tensors and lists inside an index become backend arrays."""
+def _normalize_index(index, device: str):
+    """Tensors, lists and arrays inside an index become integer/bool arrays on ``device``."""
     parts = index if type(index) is tuple else (index,)
     fixed = []
     for p in parts:
         if isinstance(p, Tensor):
             p = p.data
-        elif isinstance(p, list):
+        elif isinstance(p, list) or (backend.is_scalar(p) and not isinstance(p, (int, bool))):
             p = backend.host_asarray(p)
-        if backend.is_array(p) and p.dtype.kind == "f":
-            raise IndexOutOfRange(f"getitem{where_scope()}: index arrays must be integer or "
-                                  f"boolean, got {p.dtype}")
+        if backend.is_array(p):
+            if p.dtype.kind == "f":
+                raise IndexOutOfRange(f"getitem{where_scope()}: index arrays must be integer or "
+                                      f"boolean, got {p.dtype}")
+            p = backend.to_array(p, device)
         fixed.append(p)
     return tuple(fixed) if type(index) is tuple else fixed[0]
 
@@ -259,15 +261,18 @@ def getitem(x: Tensor, index) -> Tensor:
     """
     basic = is_basic(index)
     if not basic:
-        index = _normalize_index(index)
+        index = _normalize_index(index, backend.device_of(x.data))
     return apply1(GETITEM, x, {"index": index, "shape": x.data.shape, "basic": basic})
 
 
 def embedding(weight: Tensor, indices) -> Tensor:
-    """Rows of ``weight`` picked by integer ``indices``: out[..., :] = weight[indices[...], :]."""
+    """Rows of ``weight`` picked by integer ``indices``: out[..., :] = weight[indices[...], :].
+
+    The indices are checked against the table size (on the GPU that check reads back two
+    numbers: an out-of-range index would otherwise be silently wrapped).
+    """
     idx = raw(indices)
-    if not backend.is_array(idx):
-        idx = backend.to_array(idx, weight.device)
+    idx = backend.to_array(idx, weight.device)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding{where_scope()}: indices must be integers, got {idx.dtype}")
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= weight.shape[0]):

@@ -1,0 +1,261 @@
+"""Fused pointwise parts of the LSTM and GRU steps: optional primitives for speed on the GPU.
+
+The recurrent layers normally build a step from primitive ops (that is the graph the pictures
+show). On CUDA every primitive is a kernel launch, so the pointwise part of a step, about ten
+ops forward and twenty backward, can be fused into a few kernels. These primitives compute
+exactly the same numbers; on the CPU they run the same formulas in NumPy (useful as a check,
+not faster), on CUDA they run CuPy ElementwiseKernels. Their VJPs recompute the gate
+activations from the saved pre-activations instead of saving them.
+
+LSTM (PyTorch gate order i, f, g, o in the four blocks of ``gates``):
+
+    c_t = σ(f) ⊙ c_{t−1} + σ(i) ⊙ tanh(g)          lstm_cell_state(gates, c_prev)
+    h_t = σ(o) ⊙ tanh(c_t)                           lstm_cell_output(gates, c_t)
+
+GRU (blocks r, z, n of ``gx = W_ih x + b_ih`` and ``gh = W_hh h + b_hh``):
+
+    r = σ(gx_r + gh_r),  z = σ(gx_z + gh_z),  n = tanh(gx_n + r ⊙ gh_n)
+    h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}                 gru_cell(gx, gh, h_prev)
+"""
+
+from __future__ import annotations
+
+from tinygrad_rnn import backend
+from tinygrad_rnn.functions import cat
+from tinygrad_rnn.ops import Op, apply, apply2
+from tinygrad_rnn.tensor import Tensor
+
+# ---- formulas on arrays (NumPy or CuPy) or on Tensors: the reference path ---------------------
+
+
+def _blocks(a, n: int):
+    h = a.shape[-1] // n
+    return [a[..., k * h:(k + 1) * h] for k in range(n)]
+
+
+def _sigmoid(x):
+    return x.sigmoid() if isinstance(x, Tensor) else 1 / (1 + backend.xp_of(x).exp(-x))
+
+
+def _tanh(x):
+    return x.tanh() if isinstance(x, Tensor) else backend.xp_of(x).tanh(x)
+
+
+def _cat(parts):
+    if any(isinstance(p, Tensor) for p in parts):
+        return cat(parts, axis=-1)
+    return backend.xp_of(parts[0]).concatenate(parts, axis=-1)
+
+
+def _zeros_like(a):
+    return a * 0
+
+
+def _state_forward(gates, c_prev):
+    i, f, g, _ = _blocks(gates, 4)
+    return _sigmoid(f) * c_prev + _sigmoid(i) * _tanh(g)
+
+
+def _state_vjp_gates(dc, out, gates, c_prev):
+    i, f, g, o = (_sigmoid(b) if k != 2 else _tanh(b) for k, b in enumerate(_blocks(gates, 4)))
+    return _cat([dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g),
+                 _zeros_like(dc)])
+
+
+def _state_vjp_c_prev(dc, out, gates, c_prev):
+    return dc * _sigmoid(_blocks(gates, 4)[1])
+
+
+def _output_forward(gates, c):
+    return _sigmoid(_blocks(gates, 4)[3]) * _tanh(c)
+
+
+def _output_vjp_gates(dh, out, gates, c):
+    o, tc = _sigmoid(_blocks(gates, 4)[3]), _tanh(c)
+    zero = _zeros_like(dh)
+    return _cat([zero, zero, zero, dh * tc * o * (1 - o)])
+
+
+def _output_vjp_c(dh, out, gates, c):
+    tc = _tanh(c)
+    return dh * _sigmoid(_blocks(gates, 4)[3]) * (1 - tc * tc)
+
+
+def _gru_parts(gx, gh):
+    xr, xz, xn = _blocks(gx, 3)
+    hr, hz, hn = _blocks(gh, 3)
+    r, z = _sigmoid(xr + hr), _sigmoid(xz + hz)
+    return r, z, _tanh(xn + r * hn), hn
+
+
+def _gru_forward(gx, gh, h_prev):
+    _, z, n, _ = _gru_parts(gx, gh)
+    return (1 - z) * n + z * h_prev
+
+
+def _gru_pre_grads(dh, gx, gh, h_prev):
+    """∂L/∂(pre-activations of r, z, n) and the n-block's r ⊙ factor."""
+    r, z, n, hn = _gru_parts(gx, gh)
+    dn = dh * (1 - z) * (1 - n * n)
+    dz = dh * (h_prev - n) * z * (1 - z)
+    dr = dn * hn * r * (1 - r)
+    return dr, dz, dn, r
+
+
+def _gru_vjp_gx(dh, out, gx, gh, h_prev):
+    dr, dz, dn, _ = _gru_pre_grads(dh, gx, gh, h_prev)
+    return _cat([dr, dz, dn])
+
+
+def _gru_vjp_gh(dh, out, gx, gh, h_prev):
+    dr, dz, dn, r = _gru_pre_grads(dh, gx, gh, h_prev)
+    return _cat([dr, dz, dn * r])
+
+
+def _gru_vjp_h_prev(dh, out, gx, gh, h_prev):
+    return dh * _gru_parts(gx, gh)[1]
+
+
+# ---- CUDA kernels: the same formulas, one launch each -----------------------------------------
+
+_SIG = "template <typename U> __device__ U sig(U x) { return U(1) / (U(1) + exp(-x)); }"
+_KERNELS = {
+    # element k of a (B, H) output reads gate blocks at row b = k / H, column j = k % H
+    "lstm_state": ("raw T gates, T c_prev, int32 H", "T c",
+                   "int b = i / H, j = i % H; const T* row = &gates[b * 4 * H];"
+                   "c = sig(row[H + j]) * c_prev + sig(row[j]) * tanh(row[2 * H + j]);"),
+    "lstm_state_grad": ("raw T gates, T c_prev, T dc, int32 H", "raw T d_gates, T d_c_prev",
+                        "int b = i / H, j = i % H; const T* row = &gates[b * 4 * H];"
+                        "T* d = &d_gates[b * 4 * H];"
+                        "T ig = sig(row[j]), fg = sig(row[H + j]), gg = tanh(row[2 * H + j]);"
+                        "d[j] = dc * gg * ig * (1 - ig); d[H + j] = dc * c_prev * fg * (1 - fg);"
+                        "d[2 * H + j] = dc * ig * (1 - gg * gg); d[3 * H + j] = 0;"
+                        "d_c_prev = dc * fg;"),
+    "lstm_output": ("raw T gates, T c, int32 H", "T h",
+                    "int b = i / H, j = i % H; h = sig(gates[b * 4 * H + 3 * H + j]) * tanh(c);"),
+    "lstm_output_grad": ("raw T gates, T c, T dh, int32 H", "raw T d_gates, T d_c",
+                         "int b = i / H, j = i % H; T og = sig(gates[b * 4 * H + 3 * H + j]);"
+                         "T tc = tanh(c); T* d = &d_gates[b * 4 * H];"
+                         "d[j] = 0; d[H + j] = 0; d[2 * H + j] = 0;"
+                         "d[3 * H + j] = dh * tc * og * (1 - og); d_c = dh * og * (1 - tc * tc);"),
+    "gru": ("raw T gx, raw T gh, T h_prev, int32 H", "T h",
+            "int b = i / H, j = i % H; const T* x = &gx[b * 3 * H]; const T* y = &gh[b * 3 * H];"
+            "T r = sig(x[j] + y[j]), z = sig(x[H + j] + y[H + j]);"
+            "T n = tanh(x[2 * H + j] + r * y[2 * H + j]); h = (1 - z) * n + z * h_prev;"),
+    "gru_grad": ("raw T gx, raw T gh, T h_prev, T dh, int32 H", "raw T d_gx, raw T d_gh, T d_h_prev",
+                 "int b = i / H, j = i % H; const T* x = &gx[b * 3 * H]; const T* y = &gh[b * 3 * H];"
+                 "T r = sig(x[j] + y[j]), z = sig(x[H + j] + y[H + j]);"
+                 "T n = tanh(x[2 * H + j] + r * y[2 * H + j]);"
+                 "T dn = dh * (1 - z) * (1 - n * n), dz = dh * (h_prev - n) * z * (1 - z);"
+                 "T dr = dn * y[2 * H + j] * r * (1 - r);"
+                 "T* a = &d_gx[b * 3 * H]; T* c = &d_gh[b * 3 * H];"
+                 "a[j] = dr; a[H + j] = dz; a[2 * H + j] = dn; c[j] = dr; c[H + j] = dz;"
+                 "c[2 * H + j] = dn * r; d_h_prev = dh * z;"),
+}
+
+
+def _kernel(name: str):
+    params_in, params_out, body = _KERNELS[name]
+    return backend.cuda_elementwise(f"tgrnn_{name}", params_in, params_out, body, preamble=_SIG)
+
+
+def _on_cuda(*arrays) -> bool:
+    return all(backend.is_array(a) and backend.device_of(a) == "cuda" for a in arrays)
+
+
+def _contiguous(a):
+    return backend.xp_of(a).ascontiguousarray(a)
+
+
+def _lstm_state_fw(gates, c_prev):
+    if _on_cuda(gates, c_prev):
+        return _kernel("lstm_state")(_contiguous(gates), c_prev, c_prev.shape[-1])
+    return _state_forward(gates, c_prev)
+
+
+def _lstm_output_fw(gates, c):
+    if _on_cuda(gates, c):
+        return _kernel("lstm_output")(_contiguous(gates), c, c.shape[-1])
+    return _output_forward(gates, c)
+
+
+def _gru_fw(gx, gh, h_prev):
+    if _on_cuda(gx, gh, h_prev):
+        return _kernel("gru")(_contiguous(gx), _contiguous(gh), h_prev, h_prev.shape[-1])
+    return _gru_forward(gx, gh, h_prev)
+
+
+_last = [None, None]  # (key, gradients): one backward kernel serves every input's VJP
+
+
+def _cuda_grads(name, inputs, grad, shapes):
+    """Run a backward kernel once per node; it writes every input gradient at once."""
+    key = (name, grad, *inputs)
+    if _last[0] is not None and len(_last[0]) == len(key) and \
+            all(a is b for a, b in zip(_last[0], key)):
+        return _last[1]
+    xp = backend.xp_of(grad)
+    outs = [xp.empty(s, dtype=grad.dtype) for s in shapes]
+    _kernel(name)(*[xp.ascontiguousarray(a) for a in inputs], grad, grad.shape[-1], *outs)
+    _last[0], _last[1] = key, outs  # holding the key keeps its arrays alive, so `is` is safe
+    return outs
+
+
+def _per_input(reference, kernel_name, shapes_of, index):
+    """VJP of input ``index``: the kernel on CUDA arrays, the reference formulas otherwise."""
+    def vjp(g, out, *inputs):
+        if not isinstance(g, Tensor) and _on_cuda(g, *inputs):
+            return _cuda_grads(kernel_name, inputs, g, shapes_of(*inputs))[index]
+        return reference(g, out, *inputs)
+    return vjp
+
+
+def _lstm_state_shapes(gates, c_prev):
+    return gates.shape, c_prev.shape
+
+
+def _gru_shapes(gx, gh, h_prev):
+    return gx.shape, gh.shape, h_prev.shape
+
+
+LSTM_STATE = Op("lstm_cell_state", _lstm_state_fw,
+                (_per_input(_state_vjp_gates, "lstm_state_grad", _lstm_state_shapes, 0),
+                 _per_input(_state_vjp_c_prev, "lstm_state_grad", _lstm_state_shapes, 1)),
+                saves="in")
+
+LSTM_OUTPUT = Op("lstm_cell_output", _lstm_output_fw,
+                 (_per_input(_output_vjp_gates, "lstm_output_grad", _lstm_state_shapes, 0),
+                  _per_input(_output_vjp_c, "lstm_output_grad", _lstm_state_shapes, 1)),
+                 saves="in")
+
+GRU_CELL = Op("gru_cell", _gru_fw,
+              (_per_input(_gru_vjp_gx, "gru_grad", _gru_shapes, 0),
+               _per_input(_gru_vjp_gh, "gru_grad", _gru_shapes, 1),
+               _per_input(_gru_vjp_h_prev, "gru_grad", _gru_shapes, 2)),
+              saves="in")
+
+
+def _check(name: str, gates, state, blocks: int) -> None:
+    H = state.shape[-1]
+    if gates.shape[-1] != blocks * H or gates.shape[:-1] != state.shape[:-1]:
+        raise ValueError(f"{name}: gates of shape {tuple(gates.shape)} do not fit a state of shape "
+                         f"{tuple(state.shape)} (expected (..., {blocks}·{H}))")
+
+
+def lstm_cell_state(gates: Tensor, c_prev: Tensor) -> Tensor:
+    """c_t = σ(f) ⊙ c_{t−1} + σ(i) ⊙ tanh(g), from gates = [i | f | g | o] pre-activations."""
+    _check("lstm_cell_state", gates, c_prev, 4)
+    return apply2(LSTM_STATE, gates, c_prev)
+
+
+def lstm_cell_output(gates: Tensor, c: Tensor) -> Tensor:
+    """h_t = σ(o) ⊙ tanh(c_t)."""
+    _check("lstm_cell_output", gates, c, 4)
+    return apply2(LSTM_OUTPUT, gates, c)
+
+
+def gru_cell(gx: Tensor, gh: Tensor, h_prev: Tensor) -> Tensor:
+    """h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} with r, z, n from the input and hidden projections."""
+    _check("gru_cell", gx, h_prev, 3)
+    _check("gru_cell", gh, h_prev, 3)
+    return apply(GRU_CELL, gx, gh, h_prev)
