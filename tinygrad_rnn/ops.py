@@ -177,13 +177,15 @@ def _xp(x):
 
 def sum_to(g, shape: tuple):
     """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
-    if g.shape == shape:
+    gshape = g.shape
+    if gshape == shape:
         return g
-    lead = len(g.shape) - len(shape)
-    stretched = tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
-    if not stretched:  # only leading axes were added (a bias over a batch, say)
-        return g.sum(axis=tuple(range(lead))) if lead else g
-    return g.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
+    lead = len(gshape) - len(shape)
+    axes = tuple(i for i in range(lead) if gshape[i] != 1) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
+    if axes:  # axes of size 1 need no sum, only the reshape
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
 
 
 def _expand(g, shape):
