@@ -10,4 +10,6 @@ DEMOS = {
     "tour": ("demos.tour", "the flagship: linear RNN, tied weights, an unrolled graph, a small LSTM"),
     "linear-rnn": ("demos.linear_rnn", "all weights 1, linear units: outputs 4, 12, 32 (notes 003)"),
     "tied-weights": ("demos.tied_weights", "a shared weight's gradient is the sum of its per-step gradients"),
+    "bptt-by-hand": ("demos.bptt_by_hand", "the notes' BPTT gradient sums, by hand, equal autograd"),
+    "iterated-map": ("demos.iterated_map", "h_t = σ(6h_{t−1} − 3): fixed points, phase plot, ∂h_100/∂h_1"),
 }

@@ -53,3 +53,29 @@ class Summary:
             print(f"  {'✓' if c.held else '✗'} {c.text}: {c.measured}")
         for f in self.files:
             print(f"  wrote {f}")
+
+
+def pyplot():
+    """matplotlib's pyplot with a file-only backend (demos write PNGs, they open no windows)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save(fig, out: str, name: str, summary: Summary | None = None) -> str:
+    path = os.path.join(out, name)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    pyplot().close(fig)
+    if summary is not None:
+        summary.files.append(path)
+    return path
+
+
+def progress(iterable, **kw):
+    """A tqdm progress bar (on stderr) when tqdm is installed, else the plain iterable."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, **kw)

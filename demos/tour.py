@@ -11,18 +11,10 @@ import math
 
 import tinygrad_rnn as tg
 from demos import linear_rnn, tied_weights
-from demos.common import Summary, parser, setup
+from demos.common import Summary, parser, progress, setup
 
 TEXT = ("the quick brown fox jumps over the lazy dog. " * 8 +
         "backpropagation through time is backpropagation on the unrolled graph. " * 4)
-
-
-def progress(iterable, **kw):
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, **kw)
 
 
 def train_char_lstm(steps: int, hidden: int = 64, seq: int = 25, device=None):

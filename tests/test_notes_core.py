@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
+from demos import bptt_by_hand
 
 
 def test_linear_rnn_with_unit_weights_gives_4_12_32():
@@ -45,53 +46,14 @@ def test_tied_weight_gradient_is_sum_of_untied_step_gradients():
     assert not np.allclose(copies[0].grad.numpy(), copies[-1].grad.numpy())  # steps differ
 
 
-def hand_bptt(U, W, V, b, c, xs, ys):
-    """Notes 002, written out: forward, then the gradient sums of BPTT for a vanilla RNN.
-
-    h_t = tanh(U x_t + W h_{t-1} + b),  o_t = V h_t + c,  L = Σ_t −log softmax(o_t)[y_t]
-    """
-    H = W.shape[0]
-    hs, probs = [np.zeros(H)], []
-    for x in xs:
-        hs.append(np.tanh(U @ x + W @ hs[-1] + b))
-        o = V @ hs[-1] + c
-        p = np.exp(o - o.max())
-        probs.append(p / p.sum())
-    dU, dW, dV = np.zeros_like(U), np.zeros_like(W), np.zeros_like(V)
-    db, dc = np.zeros_like(b), np.zeros_like(c)
-    dh_next = np.zeros(H)  # ∇_{h_{t+1}} L pushed through W: Wᵀ diag(1−h²_{t+1}) ∇_{h_{t+1}} L
-    for t in reversed(range(len(xs))):
-        do = probs[t].copy()
-        do[ys[t]] -= 1                                     # ∇_{o_t} L = ŷ_t − 1_{y_t}
-        dV += np.outer(do, hs[t + 1])                      # ∇_V L = Σ_t (∇_{o_t} L) h_tᵀ
-        dc += do                                           # ∇_c L = Σ_t ∇_{o_t} L
-        dh = V.T @ do + dh_next                            # ∇_{h_t} L
-        da = (1 - hs[t + 1] ** 2) * dh                     # through tanh
-        db += da                                           # ∇_b L = Σ_t diag(1−h_t²) ∇_{h_t} L
-        dW += np.outer(da, hs[t])                          # ∇_W L = Σ_t diag(1−h_t²) ∇_{h_t} L h_{t−1}ᵀ
-        dU += np.outer(da, xs[t])                          # ∇_U L = Σ_t diag(1−h_t²) ∇_{h_t} L x_tᵀ
-        dh_next = W.T @ da
-    return dU, dW, dV, db, dc
-
-
 def test_bptt_by_hand_equals_autograd():
-    rng = np.random.default_rng(7)
-    D, H, K, T = 5, 4, 6, 7
-    arrays = dict(U=rng.standard_normal((H, D)) * 0.5, W=rng.standard_normal((H, H)) * 0.5,
-                  V=rng.standard_normal((K, H)) * 0.5, b=rng.standard_normal(H) * 0.1,
-                  c=rng.standard_normal(K) * 0.1)
-    xs = [rng.standard_normal(D) for _ in range(T)]
-    ys = rng.integers(0, K, T)
-    p = {k: tg.tensor(v, dtype="float64", requires_grad=True) for k, v in arrays.items()}
-    h, loss = tg.zeros(H, dtype="float64"), 0
-    for t in range(T):
-        h = (p["U"] @ tg.tensor(xs[t], dtype="float64") + p["W"] @ h + p["b"]).tanh()
-        o = p["V"] @ h + p["c"]
-        loss = loss - o.log_softmax(axis=0)[int(ys[t])]
-    loss.backward()
-    expected = hand_bptt(*arrays.values(), xs, ys)
-    for name, g in zip(arrays, expected):
-        np.testing.assert_allclose(p[name].grad.numpy(), g, atol=1e-10, err_msg=name)
+    """Notes 002's gradient sums (written out in demos/bptt_by_hand.py) equal the engine's."""
+    for seed in range(3):
+        params, xs, ys = bptt_by_hand.random_problem(seed)
+        by_hand = bptt_by_hand.hand_bptt(*params.values(), xs, ys)
+        by_engine = bptt_by_hand.engine_bptt(params, xs, ys)
+        for name in bptt_by_hand.NAMES:
+            np.testing.assert_allclose(by_engine[name], by_hand[name], atol=1e-10, err_msg=name)
 
 
 def test_hundred_thousand_step_chain_backpropagates_iteratively():
