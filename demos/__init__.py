@@ -11,5 +11,7 @@ DEMOS = {
     "linear-rnn": ("demos.linear_rnn", "all weights 1, linear units: outputs 4, 12, 32 (notes 003)"),
     "tied-weights": ("demos.tied_weights", "a shared weight's gradient is the sum of its per-step gradients"),
     "bptt-by-hand": ("demos.bptt_by_hand", "the notes' BPTT gradient sums, by hand, equal autograd"),
+    "exploding-gradients": ("demos.exploding_gradients",
+                            "w^1000 on a cliff: descent with and without norm clipping"),
     "iterated-map": ("demos.iterated_map", "h_t = σ(6h_{t−1} − 3): fixed points, phase plot, ∂h_100/∂h_1"),
 }
