@@ -246,5 +246,13 @@ def host_zeros(shape, dtype=float64):
     return numpy.zeros(shape, dtype=dtype)
 
 
+def host_arange(n: int):
+    return numpy.arange(n)
+
+
+def host_stack(arrays, axis: int = 0):
+    return numpy.stack(arrays, axis=axis)
+
+
 def unravel(flat_index: int, shape) -> tuple:
     return tuple(int(i) for i in numpy.unravel_index(flat_index, shape))
