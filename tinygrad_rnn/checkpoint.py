@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import tempfile
+from typing import Any
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.ops import ShapeError
@@ -40,7 +41,7 @@ class StateDictError(KeyError):
         return str(self.args[0])
 
 
-def save(obj, path: str | os.PathLike) -> None:
+def save(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` to ``path`` atomically.
 
     ``obj`` is a Module or an Optimizer (anything with ``state_dict()``), or a nested dict

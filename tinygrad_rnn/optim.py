@@ -10,11 +10,13 @@ written as PyTorch computes it (g is the gradient, θ the parameter, t the step 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.autograd import enable_grad
 from tinygrad_rnn.tensor import Tensor
+
+ParamsT = Iterable[Tensor] | Iterable[dict]  # Tensors, or param-group dicts
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam"]
 
@@ -26,7 +28,7 @@ class Optimizer:
     entries override ``defaults`` for that group. A subclass implements :meth:`_update`.
     """
 
-    def __init__(self, params, defaults: dict):
+    def __init__(self, params: ParamsT, defaults: dict):
         if isinstance(params, Tensor):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or "
                             f"of dicts, got a single Tensor; wrap it in a list: [param]")
@@ -145,6 +147,9 @@ class Optimizer:
                 group[key] = tuple(value) if isinstance(current, tuple) else value
         self.state = {}
         for key, entries in state_dict["state"].items():
+            if int(key) not in mapping:
+                raise ValueError(f"{name}.load_state_dict: the state refers to parameter {key}, "
+                                 f"which no saved parameter group holds")
             p = mapping[int(key)]
             self.state[p] = {k: _restore(v, p, k) for k, v in entries.items()}
 
@@ -180,7 +185,7 @@ class SGD(Optimizer):
     b ← μb + (1 − dampening)g, and g ← g + μb (Nesterov) or g ← b; finally θ ← θ − lr·g.
     """
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
@@ -209,7 +214,7 @@ class Adagrad(Optimizer):
     initial_accumulator_value); θ ← θ − lr_t · g / (√s + eps).
     """
 
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, eps=eps))
@@ -234,7 +239,7 @@ class RMSprop(Optimizer):
     otherwise θ ← θ − lr·g/d.
     """
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered))
@@ -278,7 +283,7 @@ class Adam(Optimizer):
     (eps is added after the bias correction of √v, exactly as PyTorch does.)
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False):
         betas = tuple(betas)
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):

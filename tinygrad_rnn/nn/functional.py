@@ -12,6 +12,8 @@ choice), or ``logits.permute(0, 2, 1)`` with ``(N, T)`` targets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tinygrad_rnn import backend
 from tinygrad_rnn import functions as F
 from tinygrad_rnn.creation import arange
@@ -49,7 +51,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def _class_indices(fn: str, input: Tensor, target, ignore_index: int):
     """Check ``target`` against ``input`` and return it as an integer array on input's device."""
-    t = target.data if isinstance(target, Tensor) else backend.to_array(target, input.device)
+    t = backend.to_array(target.data if isinstance(target, Tensor) else target, input.device)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{fn}: target has dtype {t.dtype}, but it must hold integer class "
                         f"indices (0 ≤ target < C). Pass class indices, e.g. "
@@ -78,8 +80,8 @@ def _class_indices(fn: str, input: Tensor, target, ignore_index: int):
     return t, valid
 
 
-def nll_loss(input: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:
+def nll_loss(input: Tensor, target: Tensor | Sequence[int], weight: Tensor | None = None,
+             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of the target classes: loss_n = −w[y_n] · input[n, y_n].
 
     ``input`` holds log-probabilities, classes on axis 1 (see the module docstring).
@@ -117,8 +119,8 @@ def _nll(fn, input, target, weight, ignore_index, reduction, from_logits: bool) 
     return loss.sum() / mask.sum()
 
 
-def cross_entropy(input: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
-                  reduction: str = "mean") -> Tensor:
+def cross_entropy(input: Tensor, target: Tensor | Sequence[int], weight: Tensor | None = None,
+                  ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy with integer class targets: nll_loss(log_softmax(input, 1), target).
 
     loss_n = −w[y_n] · (x[n, y_n] − log Σ_c exp x[n, c]); classes on axis 1, as in PyTorch
@@ -140,7 +142,7 @@ def _as_tensor(x, like: Tensor) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x, device=like.device, dtype=like.dtype)
 
 
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Squared error (x − y)², averaged or summed over every element."""
     _check_reduction("mse_loss", reduction)
     target = _as_tensor(target, input)
@@ -149,7 +151,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     return _reduce(diff * diff, reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      reduction: str = "mean") -> Tensor:
     """−[y log σ(x) + (1 − y) log(1 − σ(x))], computed stably as
 

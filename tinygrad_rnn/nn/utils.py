@@ -6,7 +6,8 @@ Clipping acts on the raw gradient arrays in place and records nothing in the gra
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.tensor import Tensor
@@ -14,7 +15,7 @@ from tinygrad_rnn.tensor import Tensor
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "detach_state", "truncated_bptt_chunks"]
 
 
-def _grads(parameters) -> list:
+def _grads(parameters: Tensor | Iterable[Tensor]) -> list:
     """The gradient arrays of ``parameters`` (a Tensor or an iterable of them); None skipped."""
     if isinstance(parameters, Tensor):
         parameters = [parameters]
@@ -30,7 +31,7 @@ def _vector_norm(array, norm_type: float):
     return xp.linalg.norm(flat, ord=norm_type)
 
 
-def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False) -> Tensor:
     """Rescale all gradients together so that their joint norm is at most ``max_norm``.
 
@@ -59,14 +60,14 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     return Tensor._wrap(total)
 
 
-def clip_grad_value_(parameters, clip_value: float) -> None:
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient element into [−clip_value, clip_value], in place."""
     clip_value = float(clip_value)
     for g in _grads(parameters):
         backend.xp_of(g).clip(g, -clip_value, clip_value, out=g)
 
 
-def detach_state(state):
+def detach_state(state: Any) -> Any:
     """Cut a carried recurrent state out of the graph: a Tensor, None, or a (nested)
     tuple/list of them (e.g. an LSTM's ``(h, c)``), with the same structure and values.
 
@@ -84,7 +85,8 @@ def detach_state(state):
                     f"got {type(state).__name__}")
 
 
-def truncated_bptt_chunks(sequence, chunk_len: int, axis: int = 0) -> Iterator:
+def truncated_bptt_chunks(sequence: Tensor | Sequence[Tensor], chunk_len: int,
+                          axis: int = 0) -> Iterator:
     """Cut a sequence into consecutive chunks of ``chunk_len`` steps along ``axis`` (the last
     chunk may be shorter). ``sequence`` is a Tensor, or a tuple/list of Tensors with the same
     length on ``axis`` (inputs and targets), cut at the same places and yielded as tuples.
