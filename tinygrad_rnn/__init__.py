@@ -4,6 +4,7 @@
 from tinygrad_rnn.tensor import Tensor  # first: ops.py and functions.py build on Tensor
 # isort: on
 
+from tinygrad_rnn import optim
 from tinygrad_rnn.autograd import (
     detect_anomaly,
     enable_grad,
@@ -16,6 +17,7 @@ from tinygrad_rnn.autograd import (
     set_grad_enabled,
 )
 from tinygrad_rnn.backend import DeviceError, float32, float64, int64
+from tinygrad_rnn.checkpoint import load, save
 from tinygrad_rnn.compose import chunk, mean, minimum, split, squeeze, transpose, unsqueeze
 from tinygrad_rnn.creation import (
     arange,
@@ -66,5 +68,5 @@ __all__ = [
     "squeeze", "unsqueeze", "embedding", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "grad", "scope", "detect_anomaly", "record_messages", "keep_values",
     "gradcheck", "GradcheckError", "ShapeError", "DTypeError", "DeviceError", "float32",
-    "float64", "int64", "graph", "Graph", "check_tied_gradient",
+    "float64", "int64", "save", "load", "optim", "graph", "Graph", "check_tied_gradient",
 ]

@@ -256,3 +256,20 @@ def host_stack(arrays, axis: int = 0):
 
 def unravel(flat_index: int, shape) -> tuple:
     return tuple(int(i) for i in numpy.unravel_index(flat_index, shape))
+
+
+# ---- checkpoint files (.npz without pickle) -------------------------------------------------
+
+def savez(file, arrays: dict) -> None:
+    """Write host arrays to an open binary file as an uncompressed .npz (no pickle allowed)."""
+    for key, a in arrays.items():
+        if a.dtype.kind == "O":
+            raise TypeError(f"cannot save {key!r}: it is an array of Python objects, which "
+                            f"would need pickle")
+    numpy.savez(file, **arrays)
+
+
+def load_npz(path) -> dict:
+    """Every array of an .npz file, in file order, read with ``allow_pickle=False``."""
+    with numpy.load(path, allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}

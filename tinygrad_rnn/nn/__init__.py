@@ -1,0 +1,17 @@
+"""Neural-network modules built from Tensor operations only: BPTT comes from the engine.
+
+PyTorch's names, parameter layouts and return values throughout, so a PyTorch
+``state_dict`` (as NumPy arrays) loads and gives the same numbers.
+"""
+
+from tinygrad_rnn.nn import functional, init, utils
+from tinygrad_rnn.nn.cells import GRUCell, JordanRNNCell, LSTMCell, RNNCell
+from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear, Sequential
+from tinygrad_rnn.nn.module import Module, Parameter
+from tinygrad_rnn.nn.rnn import GRU, IRNN, LSTM, RNN, RNNBase
+
+__all__ = [
+    "Module", "Parameter", "Linear", "Embedding", "Dropout", "Sequential", "RNNCell",
+    "LSTMCell", "GRUCell", "JordanRNNCell", "RNN", "LSTM", "GRU", "IRNN", "RNNBase", "init",
+    "functional", "utils",
+]

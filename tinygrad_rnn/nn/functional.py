@@ -1,0 +1,168 @@
+"""Losses and activations as functions (PyTorch's ``torch.nn.functional``).
+
+Every loss here is composed from Tensor ops: there is no hand-written backward, so autograd
+derives the gradients and ``create_graph=True`` works through them.
+
+Class axis. As in PyTorch, ``cross_entropy`` and ``nll_loss`` take the class scores on
+axis 1: ``input`` is ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` with ``target`` ``()``,
+``(N,)`` or ``(N, d1, ...)``. A recurrent layer gives ``(N, T, C)`` (batch_first) or
+``(T, N, C)`` logits; pass ``logits.reshape(-1, C)`` with ``targets.reshape(-1)`` (the usual
+choice), or ``logits.permute(0, 2, 1)`` with ``(N, T)`` targets.
+"""
+
+from __future__ import annotations
+
+from tinygrad_rnn import backend
+from tinygrad_rnn import functions as F
+from tinygrad_rnn.creation import arange
+from tinygrad_rnn.ops import IndexOutOfRange, ShapeError, where_scope
+from tinygrad_rnn.tensor import Tensor
+
+__all__ = ["softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss",
+           "binary_cross_entropy_with_logits"]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def softmax(input: Tensor, dim: int = -1) -> Tensor:
+    """exp(x_i) / Σ_j exp(x_j) along ``dim`` (the core op, under PyTorch's name)."""
+    return F.softmax(input, dim)
+
+
+def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
+    """x_i − log Σ_j exp(x_j) along ``dim``, computed stably (the core op)."""
+    return F.log_softmax(input, dim)
+
+
+def _check_reduction(fn: str, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.mean()
+    return loss
+
+
+def _class_indices(fn: str, input: Tensor, target, ignore_index: int):
+    """Check ``target`` against ``input`` and return it as an integer array on input's device."""
+    t = target.data if isinstance(target, Tensor) else backend.to_array(target, input.device)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: target has dtype {t.dtype}, but it must hold integer class "
+                        f"indices (0 ≤ target < C). Pass class indices, e.g. "
+                        f"Tensor(labels, dtype='int64'); one-hot or probability targets are not "
+                        f"supported")
+    if input.ndim == 0:
+        raise ShapeError(f"{fn}{where_scope()}: input must have a class axis, got a scalar")
+    want = () if input.ndim == 1 else (input.shape[0],) + tuple(input.shape[2:])
+    if tuple(t.shape) != want:
+        hint = ""
+        if input.ndim == 3 and tuple(t.shape) == tuple(input.shape[:2]):
+            hint = (" — the classes go on axis 1 (as in PyTorch): for (N, T, C) logits pass "
+                    "input.reshape(-1, C) with target.reshape(-1), or input.permute(0, 2, 1)")
+        raise ShapeError(f"{fn}{where_scope()}: input {tuple(input.shape)} needs a target of "
+                         f"shape {want}, got {tuple(t.shape)}{hint}")
+    n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
+    valid = t != ignore_index
+    if t.size and bool(valid.any()):
+        picked = t[valid]
+        lo, hi = int(picked.min()), int(picked.max())
+        if lo < 0 or hi >= n_classes:
+            bad = lo if lo < 0 else hi
+            raise IndexOutOfRange(f"{fn}{where_scope()}: target holds class index {bad}, but input "
+                                  f"has {n_classes} classes (valid indices 0..{n_classes - 1}; "
+                                  f"ignore_index={ignore_index})")
+    return t, valid
+
+
+def nll_loss(input: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of the target classes: loss_n = −w[y_n] · input[n, y_n].
+
+    ``input`` holds log-probabilities, classes on axis 1 (see the module docstring).
+    Targets equal to ``ignore_index`` contribute nothing; ``reduction="mean"`` divides by
+    Σ w[y_n] over the targets that are not ignored (the count when ``weight`` is None), as
+    PyTorch does (so an all-ignored batch gives nan).
+    """
+    return _nll("nll_loss", input, target, weight, ignore_index, reduction, from_logits=False)
+
+
+def _nll(fn, input, target, weight, ignore_index, reduction, from_logits: bool) -> Tensor:
+    _check_reduction(fn, reduction)
+    t, valid = _class_indices(fn, input, target, ignore_index)
+    n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
+    x = F.log_softmax(input, 0 if input.ndim == 1 else 1) if from_logits else input
+    if x.ndim == 1:
+        x = x.reshape(1, n_classes)
+    elif x.ndim > 2:  # (N, C, d1, ...) → (N, d1, ..., C)
+        x = x.permute((0, *range(2, x.ndim), 1))
+    x = x.reshape(-1, n_classes)
+    flat_valid = valid.reshape(-1)
+    safe = backend.xp_of(t).where(flat_valid, t.reshape(-1), 0)  # ignored rows pick class 0 ...
+    mask = Tensor._wrap(flat_valid.astype(input.dtype))          # ... and are masked out
+    if weight is not None:
+        w = weight if isinstance(weight, Tensor) else Tensor(weight, device=input.device)
+        if tuple(w.shape) != (n_classes,):
+            raise ShapeError(f"{fn}{where_scope()}: weight must have shape ({n_classes},), "
+                             f"got {tuple(w.shape)}")
+        mask = mask * F.getitem(w, safe)
+    loss = -(x[arange(x.shape[0], device=input.device), safe] * mask)
+    if reduction == "none":
+        return loss.reshape(t.shape)
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / mask.sum()
+
+
+def cross_entropy(input: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
+                  reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy with integer class targets: nll_loss(log_softmax(input, 1), target).
+
+    loss_n = −w[y_n] · (x[n, y_n] − log Σ_c exp x[n, c]); classes on axis 1, as in PyTorch
+    (for (N, T, C) logits see the module docstring). ``target`` must hold class indices; a
+    float tensor raises a TypeError. ``label_smoothing`` and probability targets are not
+    supported.
+    """
+    return _nll("cross_entropy", input, target, weight, ignore_index, reduction, from_logits=True)
+
+
+def _same_shape(fn: str, input: Tensor, target: Tensor) -> None:
+    # PyTorch only warns and broadcasts; a (N, 1) vs (N,) mix-up then silently gives (N, N)
+    if tuple(input.shape) != tuple(target.shape):
+        raise ShapeError(f"{fn}{where_scope()}: input {tuple(input.shape)} and target "
+                         f"{tuple(target.shape)} must have the same shape")
+
+
+def _as_tensor(x, like: Tensor) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x, device=like.device, dtype=like.dtype)
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Squared error (x − y)², averaged or summed over every element."""
+    _check_reduction("mse_loss", reduction)
+    target = _as_tensor(target, input)
+    _same_shape("mse_loss", input, target)
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
+                                     reduction: str = "mean") -> Tensor:
+    """−[y log σ(x) + (1 − y) log(1 − σ(x))], computed stably as
+
+        max(x, 0) − x·y + log(1 + exp(−|x|))
+
+    (never exponentiates a large positive number). ``target`` holds probabilities in [0, 1];
+    ``weight`` (broadcast to the loss) rescales each element. ``pos_weight`` is not supported.
+    """
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    target = _as_tensor(target, input)
+    _same_shape("binary_cross_entropy_with_logits", input, target)
+    # maximum (not relu) splits the gradient at x = 0, so d loss/dx = σ(x) − y there too
+    loss = F.maximum(input, 0.0) - input * target + F.log(1.0 + F.exp(-F.abs(input)))
+    if weight is not None:
+        loss = loss * _as_tensor(weight, input)
+    return _reduce(loss, reduction)

@@ -1,0 +1,196 @@
+"""Module and Parameter: the bookkeeping around the weights; the math lives in Tensor ops.
+
+A ``Module`` registers every ``Parameter`` and sub-module assigned to it as an attribute, in
+assignment order, so ``named_parameters()`` and ``state_dict()`` list them exactly as
+PyTorch does (``weight_ih_l0``, ``lstm.weight_hh_l0``, …). Parameters carry those names, so
+the recorded graph (and its pictures) show ``weight_hh_l0`` once, feeding every time step.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+
+from tinygrad_rnn import backend
+from tinygrad_rnn.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that a Module owns and an optimizer updates (``requires_grad=True``)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True, name: str | None = None):
+        super().__init__(data, requires_grad=requires_grad, name=name)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and models: ``forward`` holds the math, ``__call__`` runs it.
+
+    Sub-classes assign Parameters and Modules as attributes in ``__init__``; everything else
+    (parameters, state_dict, device/dtype moves, train/eval) is handled here.
+    """
+
+    training: bool
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name: str, value) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                               "before assigning attributes")
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+            if value.name is None:
+                value.name = name
+        elif isinstance(value, Module):
+            self._modules[name] = value
+            for child_name, p in value.named_parameters():
+                p.name = f"{name}.{child_name}"
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add a parameter under ``name`` (None declares it absent, e.g. ``bias=False``)."""
+        if param is None:
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- walking the module tree (iteratively) ------------------------------------------
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every sub-module, depth first in registration order."""
+        stack = [(prefix, self)]
+        seen = set()
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{k}" if name else k, m) for k, m in module._modules.items()]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def children(self) -> Iterator[Module]:
+        yield from self._modules.values()
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(name, parameter) pairs in registration order; a shared parameter appears once."""
+        seen = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, p in module._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{module_name}.{name}" if module_name else name), p
+
+    def parameters(self) -> Iterator[Parameter]:
+        for _, p in self.named_parameters():
+            yield p
+
+    # ---- state ------------------------------------------------------------------------
+    def state_dict(self) -> OrderedDict:
+        """name → Tensor holding the parameter's values (shares memory; not recorded)."""
+        return OrderedDict((name, Tensor._wrap(p.data)) for name, p in self.named_parameters())
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy values into the parameters, keeping their device and dtype.
+
+        ``state`` maps names to Tensors or arrays (e.g. a PyTorch ``state_dict`` converted with
+        ``.numpy()``). With ``strict``, missing and unexpected keys are errors; a shape
+        mismatch always is, naming the key and both shapes.
+        """
+        from tinygrad_rnn.checkpoint import check_state
+        own = dict(self.named_parameters())
+        given = {k: _host(v) for k, v in state.items()}
+        check_state({k: tuple(p.shape) for k, p in own.items()},
+                    {k: tuple(v.shape) for k, v in given.items()}, strict, type(self).__name__)
+        for name, value in given.items():
+            if name in own:
+                p = own[name]
+                p.data = backend.to_array(value, p.device, p.dtype).copy()
+
+    # ---- devices, dtypes, modes -------------------------------------------------------
+    def to(self, device: str | None = None, dtype=None) -> Module:
+        """Move every parameter (in place, so optimizers keep their references)."""
+        dtype = backend.as_dtype(dtype)
+        device = backend.check_device(device) if device is not None else None
+        for p in self.parameters():
+            target_device = device or p.device
+            p.data = backend.to_array(p.data, target_device, dtype)
+            if p.grad is not None:
+                p.grad = Tensor._wrap(backend.to_array(p.grad.data, target_device, dtype))
+        return self
+
+    def cuda(self) -> Module:
+        return self.to("cuda")
+
+    def cpu(self) -> Module:
+        return self.to("cpu")
+
+    def double(self) -> Module:
+        return self.to(dtype=backend.float64)
+
+    def float(self) -> Module:
+        return self.to(dtype=backend.float32)
+
+    def train(self, mode: bool = True) -> Module:
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor._wrap(p.grad.data * 0)
+
+    # ---- printing ---------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, m in self._modules.items():
+            child = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child}")
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n" + "\n".join(lines) + "\n)"
+
+
+def _host(value):
+    """A state value (Tensor, NumPy/CuPy array, nested list) as a host array."""
+    if isinstance(value, Tensor):
+        return backend.to_host(value.data)
+    if backend.is_array(value):
+        return backend.to_host(value)
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        return value.detach().cpu().numpy()
+    return backend.host_asarray(value)
