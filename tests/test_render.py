@@ -1,0 +1,118 @@
+"""Drawing a Graph: deterministic DOT for each view, gradient colouring, rendering through
+graphviz's `dot` when it is installed, and a clear error (with the .dot written) when not."""
+
+import re
+import shutil
+
+import pytest
+from test_graph import captured, vanilla_rnn
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import render
+
+HAS_DOT = shutil.which("dot") is not None
+needs_dot = pytest.mark.skipif(not HAS_DOT, reason="graphviz's `dot` is not installed "
+                                                   "(apt-get install graphviz) so nothing is drawn")
+
+
+def step_clusters(dot: str) -> list[str]:
+    return re.findall(r'label="(t=\d+)"; style="rounded,filled"', dot)
+
+
+@pytest.mark.parametrize("view", ["unrolled", "rolled", "collapsed"])
+def test_same_model_and_input_give_identical_dot(view):
+    first = captured(4)[0].to_dot(view=view)
+    second = captured(4)[0].to_dot(view=view)
+    assert first == second
+    assert tg.graph(vanilla_rnn(4)[0]).to_dot(view=view) == tg.graph(vanilla_rnn(4)[0]).to_dot(view=view)
+
+
+def test_unrolled_draws_one_cluster_per_step_and_parameters_outside_them():
+    g = captured(4)[0]
+    dot = g.to_dot(view="unrolled")
+    assert step_clusters(dot) == ["t=1", "t=2", "t=3", "t=4"]
+    for p in g.parameters:  # at depth 1: outside every cluster, drawn once
+        assert len(re.findall(rf"^  n{p.id} \[", dot, re.M)) == 1
+        assert len(re.findall(rf"^  n{p.id} -> ", dot, re.M)) == 4  # one arrow per step
+
+
+def test_first_and_last_steps_only():
+    dot = captured(12)[0].to_dot(view="unrolled", first_last=2)
+    assert step_clusters(dot) == ["t=1", "t=2", "t=11", "t=12"]
+    assert "⋯ 8 steps ⋯\\nt=3..10" in dot
+
+
+def test_long_graphs_default_to_a_view_dot_can_lay_out():
+    g = captured(60)[0]
+    assert g.to_dot() == g.to_dot(view="collapsed")  # auto: one box per step
+    assert len(re.findall(r'label="t=\d+\\n', g.to_dot())) == 60
+    assert len(step_clusters(g.to_dot(view="unrolled"))) == 6  # first and last 3 steps
+
+
+def test_rolled_view_folds_the_recurrence_into_one_cell():
+    dot = captured(5)[0].to_dot(view="rolled")
+    assert 'label="cell at time t"' in dot and not step_clusters(dot)
+    assert dot.count('label="t−1 → t"') == 1  # h_{t-1} → W_hh @ h
+    assert dot.count("tanh") == 1
+
+
+def test_gradient_mode_colours_by_log_norm_with_a_legend():
+    g = captured(4)[0]
+    dot = g.to_dot(view="unrolled")
+    assert "legend [" in dot and "penwidth=" in dot and "fillcolor=\"#ffffff\"" not in dot
+    forward = tg.graph(vanilla_rnn(4)[0]).to_dot(view="unrolled")
+    assert "legend" not in forward and "penwidth" not in forward
+    w = g.parameter("W_hh")
+    norms = [float(x) for x in re.findall(rf'^  n{w.id} -> \S+ \[.*label="([^"]+)"', dot, re.M)]
+    assert len(norms) == 4  # each step's contribution next to the arrow
+    assert f"Σ ‖g‖={w.grad.norm:.2g}" in dot  # and the total on the parameter
+
+
+def test_a_fixed_colour_range_makes_two_pictures_comparable():
+    g = captured(4)[0]
+    dot = g.to_dot(view="collapsed", grad_range=(1e-8, 1e2))
+    assert ">1e-8<" in dot and ">1e2<" in dot
+
+
+def test_vanishing_gradient_shows_as_paler_early_steps():
+    g = captured(12, per_step_loss=False)[0]
+    norms = g.step_grad_norms()
+    scale = render.ColourScale.fit(norms.values())
+    assert norms[1] < norms[12] / 100
+    assert render.PALETTE.index(scale.colour(norms[1])) < render.PALETTE.index(scale.colour(norms[12]))
+
+
+@needs_dot
+@pytest.mark.parametrize("fmt", ["svg", "png", "pdf"])
+def test_render_through_dot(tmp_path, fmt):
+    out = captured(3)[0].render(tmp_path / f"rnn.{fmt}", format=fmt)
+    assert out == tmp_path / f"rnn.{fmt}" and out.stat().st_size > 1000
+    assert (tmp_path / "rnn.dot").exists()
+    if fmt == "svg":
+        assert "<svg" in out.read_text()
+
+
+@needs_dot
+def test_notebooks_show_the_graph_inline():
+    g = captured(3)[0]
+    assert "<svg" in g._repr_svg_()
+    assert set(g._repr_mimebundle_()) == {"text/plain", "image/svg+xml"}
+
+
+def test_without_dot_the_dot_file_is_written_and_the_error_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert render.dot_program() is None
+    g = captured(3)[0]
+    with pytest.raises(render.GraphvizNotFound, match=r"apt-get install graphviz"):
+        g.render(tmp_path / "rnn", format="svg")
+    assert (tmp_path / "rnn.dot").read_text().startswith("digraph")
+    assert g.render(tmp_path / "only", format="dot") == tmp_path / "only.dot"
+    assert g._repr_svg_() is None and set(g._repr_mimebundle_()) == {"text/plain"}
+
+
+def test_unknown_view_or_format_is_refused():
+    g = captured(2)[0]
+    with pytest.raises(ValueError, match="view must be one of"):
+        g.to_dot(view="sideways")
+    with pytest.raises(ValueError, match="format must be one of"):
+        g.render("x", format="gif")

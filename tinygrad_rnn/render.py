@@ -1,0 +1,268 @@
+"""Graphviz drawing of a captured Graph: DOT text, gradient colours, and the ``dot`` program.
+
+``to_dot(graph, view=...)`` writes a view of :mod:`tinygrad_rnn.views` as DOT, time flowing
+left to right. In gradient mode every node and arrow is coloured by log10 ‖gradient‖ on one
+scale (pale = vanishing, dark red = large), drawn as a legend; arrows get thicker with their
+message's norm, and a shared parameter's arrows carry the norm of each step's contribution
+while its box shows the total. The text is deterministic: ids are positions in the graph,
+floats are rounded, and nothing depends on memory addresses or dict hashing of objects.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+from tinygrad_rnn import views
+from tinygrad_rnn.graph import Graph
+
+FORMATS = ("svg", "png", "pdf", "dot")
+VIEWS = ("auto", "unrolled", "rolled", "collapsed")
+UNROLLED_MAX_STEPS = 40   # dot 2.43 gives up on ~100 step clusters ("trouble in init_rank")
+COLLAPSED_MAX_STEPS = 200
+
+# ColorBrewer YlOrRd: pale yellow (tiny gradients) to dark red (large ones)
+PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c",
+           "#bd0026", "#800026")
+_FILL = {"parameter": "#dbe9f6", "input": "#eeeeee", "op": "#ffffff", "output": "#fde0c5",
+         "cell": "#f4f4f4", "skip": "#ffffff"}
+_SHAPE = {"parameter": "box", "input": "box", "op": "ellipse", "output": "doubleoctagon",
+          "cell": "box", "skip": "plaintext"}
+
+
+class GraphvizNotFound(RuntimeError):
+    """graphviz's ``dot`` program is missing; the .dot file was still written."""
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class ColourScale:
+    """log10 of a norm → a palette colour, over [lo, hi] decades."""
+
+    def __init__(self, lo: float, hi: float):
+        self.lo, self.hi = lo, max(hi, lo + 1)
+
+    @classmethod
+    def fit(cls, norms, grad_range: tuple[float, float] | None = None) -> ColourScale:
+        if grad_range is not None:
+            return cls(math.log10(grad_range[0]), math.log10(grad_range[1]))
+        logs = [math.log10(v) for v in norms if v is not None and v > 0]
+        if not logs:
+            return cls(-1.0, 0.0)
+        return cls(math.floor(min(logs)), math.ceil(max(logs)))
+
+    def position(self, norm: float) -> float:
+        x = (math.log10(norm) - self.lo) / (self.hi - self.lo)
+        return min(1.0, max(0.0, x))
+
+    def colour(self, norm: float | None) -> str | None:
+        if norm is None or norm <= 0:
+            return None
+        return PALETTE[round(self.position(norm) * (len(PALETTE) - 1))]
+
+    def legend(self) -> str:
+        decades = list(range(int(self.lo), int(self.hi) + 1))
+        step = max(1, math.ceil(len(decades) / 9))
+        cells = "".join(f'<td bgcolor="{self.colour(10.0 ** d)}">1e{d}</td>'
+                        for d in decades[::step])
+        return (f'  legend [shape=plaintext, label=<<table border="0" cellborder="1" '
+                f'cellspacing="0" cellpadding="4"><tr><td colspan="{len(decades[::step])}">'
+                f'‖∂L/∂·‖ (log scale; grey: no gradient)</td></tr><tr>{cells}</tr></table>>];')
+
+
+def _pick_view(graph: Graph, view: str, first_last: int | None) -> tuple[str, int | None]:
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
+    n_steps = len(graph.steps)
+    if view == "auto":
+        view = "unrolled" if n_steps <= UNROLLED_MAX_STEPS and len(graph) <= 3000 else "collapsed"
+    if first_last is None:
+        if view == "unrolled" and n_steps > UNROLLED_MAX_STEPS:
+            first_last = 3
+        elif view == "collapsed" and n_steps > COLLAPSED_MAX_STEPS:
+            first_last = 10
+    return view, first_last
+
+
+def to_dot(graph: Graph, view: str = "auto", first_last: int | None = None,
+           gradients: bool | None = None, grad_range: tuple[float, float] | None = None,
+           title: str | None = None) -> str:
+    """DOT text for one view of ``graph``.
+
+    ``view``: "unrolled", "rolled", "collapsed", or "auto" (unrolled up to 40 steps, else
+    collapsed). ``first_last=k`` draws only the first and last k steps (auto for long
+    graphs). ``gradients``: colour by ‖grad‖ (default: when the graph has gradients).
+    ``grad_range=(lo, hi)`` fixes the colour scale, to compare two pictures.
+    """
+    view, first_last = _pick_view(graph, view, first_last)
+    if gradients is None:
+        gradients = graph.has_gradients and view != "rolled"
+    if view == "unrolled":
+        drawing = views.unrolled(graph, first_last, gradients)
+    elif view == "rolled":
+        drawing = views.rolled(graph, gradients)
+    else:
+        drawing = views.collapsed(graph, first_last, gradients)
+    scale = None
+    if gradients:
+        scale = ColourScale.fit([b.grad for b in drawing.boxes] + [a.grad for a in drawing.arrows],
+                                grad_range)
+    return _write(drawing, scale, title)
+
+
+def _box_line(box: views.Box, scale: ColourScale | None, indent: str) -> str:
+    attrs = [f'label="{_escape(box.label)}"', f"shape={_SHAPE[box.kind]}"]
+    fill = _FILL[box.kind]
+    if scale is not None and box.kind != "skip":
+        colour = scale.colour(box.grad)
+        fill = colour or "#e0e0e0"
+        if colour and scale.position(box.grad) > 0.6:
+            attrs.append("fontcolor=white")
+    if box.kind == "parameter":
+        attrs.append('style="rounded,filled,bold"')
+    elif box.kind != "skip":
+        attrs.append('style="filled"')
+    attrs.append(f'fillcolor="{fill}"')
+    return f"{indent}{box.key} [{', '.join(attrs)}];"
+
+
+def _arrow_line(a: views.Arrow, scale: ColourScale | None) -> str:
+    attrs = []
+    if a.kind == "param":
+        attrs += ['color="#4a78a8"', "arrowsize=0.6"]
+    elif a.kind == "recurrent":
+        attrs += ['color="#b03030"', "style=bold", "constraint=false"]
+    elif a.kind == "carry":
+        attrs += ["constraint=false"]
+    if scale is not None and a.grad is not None and a.grad > 0:
+        p = scale.position(a.grad)
+        attrs += [f'color="{scale.colour(a.grad)}"', f"penwidth={0.6 + 3.4 * p:.2f}"]
+    if a.label:
+        attrs.append(f'label="{_escape(a.label)}"')
+        if a.kind == "param":
+            attrs.append('fontcolor="#4a78a8"')
+    return f"  {a.src} -> {a.dst}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";"
+
+
+def _cluster_label(part: str) -> str:
+    return "cell at time t" if part == "t" else part
+
+
+def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None) -> str:
+    """Emit clusters by walking the boxes sorted by cluster path (a loop, not a recursion)."""
+    label = f', label="{_escape(title)}"' if title else ""
+    lines = ["digraph G {",
+             f'  graph [rankdir={drawing.rankdir}, fontname="Helvetica", fontsize=12, nodesep=0.25, '
+             f'ranksep=0.35, newrank=true, labelloc=t{label}];',
+             '  node [fontname="Helvetica", fontsize=10, margin="0.06,0.03", height=0.3];',
+             '  edge [fontname="Helvetica", fontsize=8, arrowsize=0.7, color="#555555"];']
+    first_seen: dict = {}
+    for box in drawing.boxes:
+        for depth in range(1, len(box.cluster) + 1):
+            first_seen.setdefault(box.cluster[:depth], len(first_seen))
+    order = sorted(drawing.boxes, key=lambda b: [first_seen[b.cluster[:d]]
+                                                 for d in range(1, len(b.cluster) + 1)])
+    open_path: tuple = ()
+    for box in order:
+        common = 0
+        while (common < len(open_path) and common < len(box.cluster)
+               and open_path[common] == box.cluster[common]):
+            common += 1
+        for depth in range(len(open_path), common, -1):
+            lines.append("  " * depth + "}")
+        for depth in range(common + 1, len(box.cluster) + 1):
+            path = box.cluster[:depth]
+            part = path[-1]
+            lines.append("  " * depth + f"subgraph cluster_{first_seen[path]} {{")
+            pad = "  " * (depth + 1)
+            style = 'style="rounded,filled"; fillcolor="#f7f7f7"' if part.startswith("t=") \
+                else 'style="rounded,dashed"; color="#888888"'
+            lines.append(f'{pad}label="{_escape(_cluster_label(part))}"; {style};')
+        open_path = box.cluster
+        lines.append(_box_line(box, scale, "  " * (len(box.cluster) + 1)))
+    for depth in range(len(open_path), 0, -1):
+        lines.append("  " * depth + "}")
+    sources = [b.key for b in drawing.boxes if b.kind == "parameter"]
+    sinks = [b.key for b in drawing.boxes if b.kind == "output"]
+    if sources:
+        lines.append("  { rank=source; " + " ".join(sources) + "; }")
+    if sinks:
+        lines.append("  { rank=sink; " + " ".join(sinks) + "; }")
+    # dot orders clusters as it likes; an invisible time axis below them (flat edges outside
+    # clusters do keep their order) holds the steps left to right
+    axis = []
+    for i, chain in enumerate(drawing.chains):
+        ticks = [f"tick{i}_{k}" for k in range(len(chain))]
+        axis += ticks
+        lines += [f"  {tick} [style=invis, shape=point, width=0.01];" for tick in ticks]
+        lines += [f"  {a} -> {b} [style=invis];" for a, b in zip(ticks, ticks[1:])]
+        lines += [f"  {tick} -> {box} [style=invis];" for tick, box in zip(ticks, chain)]
+    if axis:
+        lines.append("  { rank=min; " + " ".join(axis) + "; }")
+    lines += [_arrow_line(a, scale) for a in drawing.arrows]
+    if scale is not None:
+        lines.append(scale.legend())
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# ---- running dot ---------------------------------------------------------------------------
+
+def dot_program() -> str | None:
+    """The path of graphviz's ``dot``, or None when it is not installed."""
+    return shutil.which("dot")
+
+
+def _missing(what: str) -> GraphvizNotFound:
+    return GraphvizNotFound(
+        f"{what}, but graphviz's `dot` program is not installed, so it could not be drawn. "
+        f"Install graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install "
+        f"graphviz; conda: conda install graphviz), then render it again.")
+
+
+def _run_dot(args: list[str], what: str, stdin: bytes | None = None) -> bytes:
+    exe = dot_program()
+    if exe is None:
+        raise _missing(what)
+    done = subprocess.run([exe, *args], input=stdin, capture_output=True, timeout=600)
+    if done.returncode != 0:
+        err = done.stderr.decode(errors="replace").strip()
+        hint = (" Long unrolled graphs are too much for dot's cluster layout: use "
+                "view='collapsed' or first_last=k." if "init_rank" in err else "")
+        raise RuntimeError(f"dot failed on {what}: {err}{hint}")
+    return done.stdout
+
+
+def render(graph: Graph, path: str | Path, format: str = "svg", view: str = "auto",
+           open: bool = False, **options) -> Path:
+    """Write the DOT file next to ``path`` and, unless ``format="dot"``, draw it with ``dot``.
+
+    Returns the path of the file drawn. Without ``dot`` the .dot file is still written and
+    :class:`GraphvizNotFound` says how to install graphviz. ``open=True`` shows the result.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
+    path = Path(path)
+    base = path.with_suffix("") if path.suffix.lstrip(".") in FORMATS else path
+    dot_path = base.parent / (base.name + ".dot")
+    dot_path.parent.mkdir(parents=True, exist_ok=True)
+    dot_path.write_text(to_dot(graph, view=view, **options), encoding="utf-8")
+    if format == "dot":
+        return dot_path
+    out = base.parent / (base.name + "." + format)
+    _run_dot([f"-T{format}", str(dot_path), "-o", str(out)], f"{dot_path} was written")
+    if open:
+        import graphviz  # its viewer knows each platform's "open this file"
+        graphviz.view(str(out))
+    return out
+
+
+def svg_or_none(graph: Graph, **options) -> str | None:
+    """SVG text of the default view (for notebooks), or None when ``dot`` is missing."""
+    if dot_program() is None:
+        return None
+    return _run_dot(["-Tsvg"], "the graph", to_dot(graph, **options).encode()).decode()
