@@ -14,5 +14,7 @@ DEMOS = {
     "exploding-gradients": ("demos.exploding_gradients",
                             "w^1000 on a cliff: descent with and without norm clipping"),
     "iterated-map": ("demos.iterated_map", "h_t = σ(6h_{t−1} − 3): fixed points, phase plot, ∂h_100/∂h_1"),
+    "vanishing-gradients": ("demos.vanishing_gradients",
+                            "‖∂L/∂h_t‖ per step: tanh RNN vs IRNN vs LSTM, and the coloured graphs"),
     "lstm-memory": ("demos.lstm_memory", "the notes' hand-wired LSTM memory (7, 6), then a trained one"),
 }
