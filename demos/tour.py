@@ -9,60 +9,68 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import tinygrad_rnn as tg
 from demos import linear_rnn, tied_weights
 from demos.common import Summary, parser, progress, setup
+from tinygrad_rnn import nn
 
 TEXT = ("the quick brown fox jumps over the lazy dog. " * 8 +
         "backpropagation through time is backpropagation on the unrolled graph. " * 4)
 
 
+class CharLSTM(nn.Module):
+    """x_t one-hot (an embedding row) → LSTM (h_t, c_t) → y_t = softmax(V h_t + c)."""
+
+    def __init__(self, vocab: int, hidden: int):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, hidden)
+        self.lstm = nn.LSTM(hidden, hidden)
+        self.out = nn.Linear(hidden, vocab)
+
+    def forward(self, tokens, state=None):
+        h, state = self.lstm(self.embed(tokens), state)
+        return self.out(h), state
+
+
 def train_char_lstm(steps: int, hidden: int = 64, seq: int = 25, device=None):
-    """h_t, c_t from LSTM gates over one-hot characters; loss = mean −log p(x_{t+1} | x_≤t)."""
+    """Truncated BPTT over 25-character chunks, Adagrad 0.1 (min-char-rnn's recipe)."""
     chars = sorted(set(TEXT))
-    V = len(chars)
-    data = [chars.index(c) for c in TEXT]
-    s = 1 / math.sqrt(hidden)
-    p = {"W_x": tg.uniform(V, 4 * hidden, low=-s, high=s, device=device, requires_grad=True),
-         "W_h": tg.uniform(hidden, 4 * hidden, low=-s, high=s, device=device, requires_grad=True),
-         "b": tg.zeros(4 * hidden, device=device, requires_grad=True),
-         "W_y": tg.uniform(hidden, V, low=-s, high=s, device=device, requires_grad=True),
-         "b_y": tg.zeros(V, device=device, requires_grad=True)}
-    memory = {k: tg.zeros(*v.shape, device=device) for k, v in p.items()}
-    H = hidden
-
-    def cell(x_proj, h, c):
-        gates = x_proj + h @ p["W_h"] + p["b"]
-        i, f = gates[:, :H].sigmoid(), gates[:, H:2 * H].sigmoid()
-        g, o = gates[:, 2 * H:3 * H].tanh(), gates[:, 3 * H:].sigmoid()
-        c = f * c + i * g
-        return o * c.tanh(), c
-
-    h, c = tg.zeros(1, H, device=device), tg.zeros(1, H, device=device)
-    losses, pos = [], 0
+    data = tg.tensor([chars.index(ch) for ch in TEXT])
+    model = CharLSTM(len(chars), hidden).to(device)
+    opt = tg.optim.Adagrad(model.parameters(), lr=0.1)
+    losses, pos, state = [], 0, None
     for _ in progress(range(steps), desc="char-LSTM", unit="step"):
-        if pos + seq + 1 > len(data):
-            pos, h, c = 0, tg.zeros(1, H, device=device), tg.zeros(1, H, device=device)
-        xs, ys = data[pos:pos + seq], data[pos + 1:pos + seq + 1]
-        h, c = h.detach(), c.detach()  # truncated BPTT: the graph stops at the chunk boundary
-        x_proj = tg.embedding(p["W_x"], tg.tensor(xs, device=device))
-        loss = 0
-        for t in range(seq):
-            with tg.scope(f"t={t}"):
-                h, c = cell(x_proj[t:t + 1], h, c)
-                loss = loss - (h @ p["W_y"] + p["b_y"]).log_softmax(axis=-1)[0, ys[t]]
-        loss = loss * (1 / seq)
-        for v in p.values():
-            v.grad = None
+        if pos + seq + 1 > len(TEXT):
+            pos, state = 0, None
+        xs = data[pos:pos + seq].reshape(seq, 1).to(device)
+        ys = data[pos + 1:pos + seq + 1].to(device)
+        state = nn.utils.detach_state(state)  # the graph stops at the chunk boundary
+        logits, state = model(xs, state)
+        loss = nn.functional.cross_entropy(logits.reshape(seq, -1), ys)
+        opt.zero_grad()
         loss.backward()
-        with tg.no_grad():  # Adagrad, as in min-char-rnn
-            for k, v in p.items():
-                g = v.grad.clip(-5, 5)
-                memory[k] = memory[k] + g * g
-                v.data = (v - 0.1 * g / (memory[k] + 1e-8).sqrt()).data
+        nn.utils.clip_grad_value_(model.parameters(), 5.0)
+        opt.step()
         losses.append(loss.item())
         pos += seq
-    return losses, math.log(V)
+    return model, chars, losses
+
+
+@tg.no_grad()
+def sample(model: CharLSTM, chars: list, prompt: str, length: int, temperature: float,
+           device=None) -> str:
+    """Feed the prompt, then draw x_{t+1} ~ softmax(y_t / temperature) for `length` characters."""
+    rng = np.random.default_rng(0)
+    logits, state = model(tg.tensor([[chars.index(ch)] for ch in prompt], device=device))
+    text = prompt
+    for _ in range(length):
+        p = (logits[-1, 0] * (1 / temperature)).softmax(axis=-1).numpy().astype("float64")
+        nxt = int(rng.choice(len(chars), p=p / p.sum()))
+        text += chars[nxt]
+        logits, state = model(tg.tensor([[nxt]], device=device), state)
+    return text
 
 
 def main(argv=None) -> Summary:
@@ -81,10 +89,14 @@ def main(argv=None) -> Summary:
             err < 1e-10)
     print("3. a character-level LSTM trained with truncated BPTT")
     steps = 30 if args.quick else args.steps
-    losses, uniform = train_char_lstm(steps, device=args.device)
+    model, chars, losses = train_char_lstm(steps, device=args.device)
+    uniform = math.log(len(chars))
     first, last = losses[0], sum(losses[-10:]) / len(losses[-10:])
     s.claim("LSTM loss falls below the uniform guess ln V", f"{first:.3f} → {last:.3f} "
             f"(ln V = {uniform:.3f})", last < uniform * (0.9 if args.quick else 0.5))
+    for temperature in (0.5, 1.0):
+        print(f"   sample at temperature {temperature}: "
+              f"{sample(model, chars, 'the ', 60, temperature, args.device)!r}")
     s.print()
     return s
 
