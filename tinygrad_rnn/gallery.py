@@ -59,9 +59,9 @@ def lstm_cell() -> Graph:
     """One LSTM step expanded: the four gates, c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(c_t)."""
     tg.manual_seed(2)
     cell = nn.LSTMCell(3, 2).double()
-    x = tg.randn(3, dtype=F64, name="x_t")
-    h_prev = tg.randn(2, dtype=F64, name="h_prev")
-    c_prev = tg.randn(2, dtype=F64, name="c_prev")
+    x = tg.randn(1, 3, dtype=F64, name="x_t")
+    h_prev = tg.randn(1, 2, dtype=F64, name="h_prev")
+    c_prev = tg.randn(1, 2, dtype=F64, name="c_prev")
     with tg.scope("lstm"), tg.scope("t=1"):
         h, c = cell(x, (h_prev, c_prev))
     return tg.graph([h, c])
@@ -71,8 +71,8 @@ def gru_cell() -> Graph:
     """One GRU step expanded: reset and update gates, candidate n, h_t = (1 − z) n + z h_{t−1}."""
     tg.manual_seed(3)
     cell = nn.GRUCell(3, 2).double()
-    x = tg.randn(3, dtype=F64, name="x_t")
-    h_prev = tg.randn(2, dtype=F64, name="h_prev")
+    x = tg.randn(1, 3, dtype=F64, name="x_t")
+    h_prev = tg.randn(1, 2, dtype=F64, name="h_prev")
     with tg.scope("gru"), tg.scope("t=1"):
         h = cell(x, h_prev)
     return tg.graph(h)

@@ -27,8 +27,8 @@ from tinygrad_rnn.tensor import Node, Tensor
 
 _STEP = re.compile(r"^t=(-?\d+)$")
 
-# Layout ops that only re-view a parameter outside the time steps (a layer's W_hh.T, made once
-# and used by every step): the graph counts and draws their uses as the parameter's own. Each
+# Layout ops that only re-view a parameter (a layer's W_hh.T, made once and used by every
+# step, or a cell's, made in its step): the graph counts and draws their uses as the parameter's own. Each
 # maps a gradient message back to the parameter's layout.
 _VIEW_BACK = {"permute": lambda g, attrs: g.transpose(attrs["inverse"]),
               "reshape": lambda g, attrs: g.reshape(attrs["in_shape"])}
@@ -116,7 +116,7 @@ class GraphEdge:
 
 _PARAM_SYMBOLS = {"weight_hh": "W_hh", "weight_ih": "W_ih", "bias_hh": "b_hh", "bias_ih": "b_ih",
                   "weight_hr": "W_hr"}
-_PARAM_NAME = re.compile(r"^(weight_hh|weight_ih|bias_hh|bias_ih|weight_hr)_l(\d+)(_reverse)?$")
+_PARAM_NAME = re.compile(r"^(weight_hh|weight_ih|bias_hh|bias_ih|weight_hr)(?:_l(\d+))?(_reverse)?$")
 
 
 def short_name(name: str) -> str:
@@ -125,7 +125,7 @@ def short_name(name: str) -> str:
     m = _PARAM_NAME.match(last)
     if not m:
         return last
-    layer = f" l{m.group(2)}" if m.group(2) != "0" else ""
+    layer = f" l{m.group(2)}" if m.group(2) not in (None, "0") else ""
     return _PARAM_SYMBOLS[m.group(1)] + layer + ("←" if m.group(3) else "")
 
 
@@ -203,7 +203,7 @@ def graph(outputs: Tensor | list[Tensor] | tuple[Tensor, ...],
                   else None)
         if kind == "parameter":
             nodes[nid].scope = ()  # a parameter belongs to no time step, whatever made it
-        elif n.op.name in _VIEW_BACK and len(inputs) == 1 and nodes[nid].step is None:
+        elif n.op.name in _VIEW_BACK and len(inputs) == 1:
             src = nodes[inputs[0][1]]
             if src.kind == "parameter" or src.alias_of is not None:
                 nodes[nid].alias_of = src.id if src.alias_of is None else src.alias_of
