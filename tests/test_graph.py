@@ -189,6 +189,7 @@ def test_parameter_names_become_the_notes_symbols():
     from tinygrad_rnn.graph import short_name
     assert short_name("lstm.weight_hh_l0") == "W_hh"
     assert short_name("rnn.bias_ih_l1_reverse") == "b_ih l1←"
+    assert short_name("cell.weight_hh") == "W_hh"
     assert short_name("encoder.embedding.weight") == "weight"
 
 

@@ -116,3 +116,12 @@ def test_unknown_view_or_format_is_refused():
         g.to_dot(view="sideways")
     with pytest.raises(ValueError, match="format must be one of"):
         g.render("x", format="gif")
+
+
+def test_gallery_tanh_rnn_gradient_vanishes_where_the_lstm_one_does_not():
+    from tinygrad_rnn.gallery import tanh_vs_lstm
+    g = tanh_vs_lstm(T=30)
+    rnn = g.step_grad_norms(lane="rnn/l0/fwd")
+    lstm = g.step_grad_norms(lane="lstm/l0/fwd")
+    assert rnn[1] / rnn[30] < 1e-4 < lstm[1] / lstm[30]
+    assert g.to_dot(view="collapsed") == tanh_vs_lstm(T=30).to_dot(view="collapsed")

@@ -27,6 +27,12 @@ from tinygrad_rnn.tensor import Node, Tensor
 
 _STEP = re.compile(r"^t=(-?\d+)$")
 
+# Layout ops that only re-view a parameter (a layer's W_hh.T, made once and used by every
+# step, or a cell's, made in its step): the graph counts and draws their uses as the parameter's own. Each
+# maps a gradient message back to the parameter's layout.
+_VIEW_BACK = {"permute": lambda g, attrs: g.transpose(attrs["inverse"]),
+              "reshape": lambda g, attrs: g.reshape(attrs["in_shape"])}
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -45,7 +51,7 @@ class Summary:
 
 
 def _host64(array):
-    return backend.to_host(array).astype("float64")
+    return backend.to_host(backend.ensure_array(array)).astype("float64")
 
 
 @dataclass
@@ -62,6 +68,8 @@ class GraphNode:
     inputs: tuple[int, ...]    # ids of the inputs drawn as nodes, in order
     consts: tuple              # (input index, number) for scalar constants folded into the op
     is_output: bool = False
+    alias_of: int | None = None  # a parameter this node only re-views (W_hh.T), see _VIEW_BACK
+    views: tuple = ()            # for a parameter: the ops that re-view it ("permute", ...)
     value: Summary | None = None
     grad: Summary | None = None
 
@@ -108,7 +116,7 @@ class GraphEdge:
 
 _PARAM_SYMBOLS = {"weight_hh": "W_hh", "weight_ih": "W_ih", "bias_hh": "b_hh", "bias_ih": "b_ih",
                   "weight_hr": "W_hr"}
-_PARAM_NAME = re.compile(r"^(weight_hh|weight_ih|bias_hh|bias_ih|weight_hr)_l(\d+)(_reverse)?$")
+_PARAM_NAME = re.compile(r"^(weight_hh|weight_ih|bias_hh|bias_ih|weight_hr)(?:_l(\d+))?(_reverse)?$")
 
 
 def short_name(name: str) -> str:
@@ -117,7 +125,7 @@ def short_name(name: str) -> str:
     m = _PARAM_NAME.match(last)
     if not m:
         return last
-    layer = f" l{m.group(2)}" if m.group(2) != "0" else ""
+    layer = f" l{m.group(2)}" if m.group(2) not in (None, "0") else ""
     return _PARAM_SYMBOLS[m.group(1)] + layer + ("←" if m.group(3) else "")
 
 
@@ -195,6 +203,12 @@ def graph(outputs: Tensor | list[Tensor] | tuple[Tensor, ...],
                   else None)
         if kind == "parameter":
             nodes[nid].scope = ()  # a parameter belongs to no time step, whatever made it
+        elif n.op.name in _VIEW_BACK and len(inputs) == 1:
+            src = nodes[inputs[0][1]]
+            if src.kind == "parameter" or src.alias_of is not None:
+                nodes[nid].alias_of = src.id if src.alias_of is None else src.alias_of
+                param = nodes[nodes[nid].alias_of]
+                param.views = (*param.views, n.op.name)
         ids[n] = nid
         edges.extend(GraphEdge(src, nid, i) for i, src in inputs)
     for r in roots:
@@ -345,11 +359,15 @@ class Graph:
             depth[self._param_key(p)] = nx.dag_longest_path_length(G.subgraph(keep)) if keep else 0
         return depth
 
+    def uses(self, param: GraphNode) -> list[GraphNode]:
+        """The nodes that consume a parameter, directly or through a re-view (W_hh.T)."""
+        G, nodes = self._G(), self.nodes
+        own = {param.id} | {n.id for n in nodes if n.alias_of == param.id}
+        return [nodes[c] for c in sorted({c for o in own for c in G.successors(o)} - own)]
+
     def fan_out(self) -> dict[str, int]:
         """For each parameter, how many time steps use it (its consumers' distinct steps)."""
-        G, nodes = self._G(), self.nodes
-        return {self._param_key(p): len({nodes[c].step for c in G.successors(p.id)
-                                         if nodes[c].step is not None})
+        return {self._param_key(p): len({c.step for c in self.uses(p) if c.step is not None})
                 for p in self.parameters}
 
     def lanes(self) -> list[tuple[str, ...]]:
@@ -453,15 +471,25 @@ def check_tied_gradient(param: Tensor, messages: MessageRecorder) -> TiedGradien
     if param._node is None or param.grad is None:
         raise ValueError(f"check_tied_gradient: {name!r} has no .grad; run loss.backward() inside "
                          f"`with record_messages() as messages:` first")
-    received = messages.to(param._node)
-    if not received:
+    by_producer: dict = {}
+    for m in messages.messages:
+        by_producer.setdefault(m[2], []).append(m)
+    if not by_producer.get(param._node):
         raise ValueError(f"check_tied_gradient: no messages reached {name!r}; was backward run "
                          f"inside record_messages(), and does the loss use it?")
     per_step: dict = {}
-    for consumer, _, _, g in received:
-        scope = tuple(consumer.scope.split("/")) if consumer.scope else ()
-        step = next((int(_STEP.match(s).group(1)) for s in scope if _STEP.match(s)), None)
+    work = [(m, []) for m in by_producer[param._node]]  # (message, views to undo, innermost last)
+    while work:
+        (consumer, _, _, g), undo = work.pop()
+        step = next((int(_STEP.match(s).group(1)) for s in consumer.scope.split("/")
+                     if _STEP.match(s)), None)
+        if step is None and consumer.op.name in _VIEW_BACK and by_producer.get(consumer):
+            # W_hh.T used by every step: take the steps' messages to the view, mapped back
+            work += [(m, [*undo, consumer]) for m in by_producer[consumer]]
+            continue
         a = _host64(g)
+        for view in reversed(undo):
+            a = _VIEW_BACK[view.op.name](a, view.attrs)
         per_step[step] = a if step not in per_step else per_step[step] + a
     steps = sorted(per_step, key=lambda s: (s is None, s if s is not None else 0))
     contributions = [per_step[s] for s in steps]

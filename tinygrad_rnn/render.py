@@ -130,7 +130,7 @@ def _box_line(box: views.Box, scale: ColourScale | None, indent: str) -> str:
     return f"{indent}{box.key} [{', '.join(attrs)}];"
 
 
-def _arrow_line(a: views.Arrow, scale: ColourScale | None) -> str:
+def _arrow_line(a: views.Arrow, scale: ColourScale | None, clusters: dict) -> str:
     attrs = []
     if a.kind == "param":
         attrs += ['color="#4a78a8"', "arrowsize=0.6"]
@@ -141,6 +141,10 @@ def _arrow_line(a: views.Arrow, scale: ColourScale | None) -> str:
     if scale is not None and a.grad is not None and a.grad > 0:
         p = scale.position(a.grad)
         attrs += [f'color="{scale.colour(a.grad)}"', f"penwidth={0.6 + 3.4 * p:.2f}"]
+    if a.lhead is not None:
+        attrs.append(f"lhead=cluster_{clusters[a.lhead]}")
+    if a.ltail is not None:
+        attrs.append(f"ltail=cluster_{clusters[a.ltail]}")
     if a.label:
         attrs.append(f'label="{_escape(a.label)}"')
         if a.kind == "param":
@@ -157,7 +161,7 @@ def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None)
     label = f', label="{_escape(title)}"' if title else ""
     lines = ["digraph G {",
              f'  graph [rankdir={drawing.rankdir}, fontname="Helvetica", fontsize=12, nodesep=0.25, '
-             f'ranksep=0.35, newrank=true, labelloc=t{label}];',
+             f'ranksep=0.35, newrank=true, compound=true, labelloc=t{label}];',
              '  node [fontname="Helvetica", fontsize=10, margin="0.06,0.03", height=0.3];',
              '  edge [fontname="Helvetica", fontsize=8, arrowsize=0.7, color="#555555"];']
     first_seen: dict = {}
@@ -200,10 +204,11 @@ def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None)
         axis += ticks
         lines += [f"  {tick} [style=invis, shape=point, width=0.01];" for tick in ticks]
         lines += [f"  {a} -> {b} [style=invis];" for a, b in zip(ticks, ticks[1:])]
-        lines += [f"  {tick} -> {box} [style=invis];" for tick, box in zip(ticks, chain)]
+        lines += [f"  {tick} -> {box} [style=invis];" for tick, step in zip(ticks, chain)
+                  for box in step]
     if axis:
         lines.append("  { rank=min; " + " ".join(axis) + "; }")
-    lines += [_arrow_line(a, scale) for a in drawing.arrows]
+    lines += [_arrow_line(a, scale, first_seen) for a in drawing.arrows]
     if scale is not None:
         lines.append(scale.legend())
     lines.append("}")

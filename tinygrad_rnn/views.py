@@ -34,6 +34,8 @@ class Arrow:
     kind: str = "data"         # data | param | recurrent | carry (state handed to the next step)
     grad: float | None = None  # message norm: pen width and colour in gradient mode
     label: str | None = None
+    lhead: tuple | None = None  # ends at this cluster's border (one arrow for a whole lane)
+    ltail: tuple | None = None  # starts at this cluster's border
 
 
 @dataclass
@@ -42,7 +44,7 @@ class Drawing:
     arrows: list
     title: str
     rankdir: str = "BT"        # BT: each step reads bottom (x_t) to top; steps left to right
-    chains: list = field(default_factory=list)  # per lane, one box per step: kept in time order
+    chains: list = field(default_factory=list)  # per lane, per step its boxes: kept in time order
 
 
 def _shape(shape: tuple) -> str:
@@ -117,30 +119,33 @@ def unrolled(g: Graph, first_last: int | None = None, gradients: bool = False) -
     homes = _input_homes(g)
     boxes, key_of, skips, chains = [], {}, {}, {}
     for n in g.nodes:
+        if n.alias_of is not None:  # W_hh.T: drawn as W_hh itself
+            key_of[n.id] = f"n{n.alias_of}"
+            continue
         where = homes.get(n.id, n)
         lane = where.lane
         if where.step in hidden:
             if lane not in skips:
                 skips[lane] = _skip_box(lane, hidden)
                 boxes.append(skips[lane])
-                chains.setdefault(lane, {}).setdefault(min(hidden), skips[lane].key)
+                chains.setdefault(lane, {}).setdefault(min(hidden), [skips[lane].key])
             key_of[n.id] = skips[lane].key
             continue
         if where.step is not None:
-            chains.setdefault(lane, {}).setdefault(where.step, f"n{n.id}")
+            chains.setdefault(lane, {}).setdefault(where.step, []).append(f"n{n.id}")
         key_of[n.id] = f"n{n.id}"
         boxes.append(Box(f"n{n.id}", node_label(n, gradients), _kind(n), where.scope,
                          n.grad.norm if n.grad is not None else None))
     arrows: dict = {}
     for e in g.edges:
         src, dst = g.nodes[e.src], g.nodes[e.dst]
-        kind = "param" if src.kind == "parameter" else "data"
+        kind = "param" if src.kind == "parameter" or src.alias_of is not None else "data"
         if src.step is not None and dst.step is not None and src.step != dst.step:
             kind = "carry"  # drawn without pulling the next step upwards: steps stay side by side
         a, b = key_of[e.src], key_of[e.dst]
         if a.startswith("skip_") or b.startswith("skip_"):
             _connect(arrows, a, b, kind, e.grad_norm, dst.step)
-        else:  # every edge of a shown node is drawn, duplicates included (x * x: two)
+        elif a != b:  # every edge of a shown node is drawn, duplicates included (x * x: two)
             arrows[(a, b, kind, e.index)] = [Arrow(a, b, kind, e.grad_norm), {dst.step}]
     return Drawing(boxes, _finish(arrows, gradients), "unrolled",
                    chains=[[c[k] for k in sorted(c)] for c in chains.values()])
@@ -181,6 +186,9 @@ def rolled(g: Graph, gradients: bool = False) -> Drawing:
     for n in g.nodes:
         if n.id in homes:
             continue
+        if n.alias_of is not None:
+            role_of[n.id] = f"n{n.alias_of}"
+            continue
         if n.step is None or n.is_output:
             role_of[n.id] = f"n{n.id}"
             boxes.append(Box(f"n{n.id}", node_label(n, gradients), _kind(n), n.lane,
@@ -197,7 +205,7 @@ def rolled(g: Graph, gradients: bool = False) -> Drawing:
     for e in g.edges:
         src, dst = g.nodes[e.src], g.nodes[e.dst]
         s = homes.get(src.id, src)
-        kind = "param" if src.kind == "parameter" else "data"
+        kind = "param" if src.kind == "parameter" or src.alias_of is not None else "data"
         if s.step is not None and dst.step is not None and s.lane == dst.lane and s.step < dst.step:
             kind = "recurrent"
         _connect(arrows, role_of[e.src], role_of[e.dst], kind, None, dst.step)
@@ -214,8 +222,11 @@ def collapsed(g: Graph, first_last: int | None = None, gradients: bool = False) 
     """One box per time step (per scope outside steps); parameters and outputs stay nodes."""
     hidden = _hidden_steps(g, first_last)
     homes = _input_homes(g)
-    key_of, members, boxes, skips = {}, {}, [], {}
+    key_of, members, boxes, skips, step_cells = {}, {}, [], {}, set()
     for n in g.nodes:
+        if n.alias_of is not None:
+            key_of[n.id] = f"n{n.alias_of}"
+            continue
         where = homes.get(n.id, n)
         if n.kind == "parameter" or n.is_output or not where.scope:
             key_of[n.id] = f"n{n.id}"
@@ -230,6 +241,8 @@ def collapsed(g: Graph, first_last: int | None = None, gradients: bool = False) 
             continue
         home = where.step_scope
         key = "c_" + "_".join(home).replace("=", "")
+        if where.step is not None:
+            step_cells.add(key)
         if key not in members:
             members[key] = []
             boxes.append(Box(key, home[-1], "cell", where.lane if where.step is not None else home[:-1]))
@@ -257,6 +270,29 @@ def collapsed(g: Graph, first_last: int | None = None, gradients: bool = False) 
     arrows: dict = {}
     for e in g.edges:
         src, dst = g.nodes[e.src], g.nodes[e.dst]
-        kind = "param" if src.kind == "parameter" else "data"
+        kind = "param" if src.kind == "parameter" or src.alias_of is not None else "data"
         _connect(arrows, key_of[e.src], key_of[e.dst], kind, e.grad_norm, dst.step)
-    return Drawing(boxes, _finish(arrows, gradients), "collapsed", rankdir="LR")
+    lane_of = {b.key: b.cluster for b in boxes if b.key in step_cells and b.cluster}
+    return Drawing(boxes, _fold_fans(_finish(arrows, gradients), lane_of), "collapsed",
+                   rankdir="LR")
+
+
+def _fold_fans(arrows: list, lane_of: dict, least: int = 3) -> list:
+    """One arrow instead of many: a node feeding (or fed by) every step box of a lane gets a
+    single arrow to (from) the lane's cluster, labelled with the number of steps."""
+    fans: dict = {}
+    for a in arrows:
+        if a.dst in lane_of and lane_of.get(a.src) != lane_of[a.dst]:
+            fans.setdefault(("in", a.src, a.kind, lane_of[a.dst]), []).append(a)
+        elif a.src in lane_of and lane_of.get(a.dst) != lane_of[a.src]:
+            fans.setdefault(("out", a.dst, a.kind, lane_of[a.src]), []).append(a)
+    folded, out = set(), []
+    for (way, _, _, lane), group in fans.items():
+        if len(group) < least:
+            continue
+        folded.update(id(a) for a in group)
+        first = group[0] if way == "in" else group[-1]
+        out.append(Arrow(first.src, first.dst, first.kind, _hypot(a.grad for a in group),
+                         f"×{len(group)} steps", lhead=lane if way == "in" else None,
+                         ltail=lane if way == "out" else None))
+    return [a for a in arrows if id(a) not in folded] + out
