@@ -5,6 +5,7 @@ PyTorch's names, parameter layouts and return values throughout, so a PyTorch
 """
 
 from tinygrad_rnn.nn import init
+from tinygrad_rnn.nn.attention import AdditiveAttention, DotAttention, GeneralAttention
 from tinygrad_rnn.nn.cells import GRUCell, JordanRNNCell, LSTMCell, RNNCell
 from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear, Sequential
 from tinygrad_rnn.nn.module import Module, Parameter
@@ -13,4 +14,5 @@ from tinygrad_rnn.nn.rnn import GRU, IRNN, LSTM, RNN, RNNBase
 __all__ = [
     "Module", "Parameter", "Linear", "Embedding", "Dropout", "Sequential", "RNNCell",
     "LSTMCell", "GRUCell", "JordanRNNCell", "RNN", "LSTM", "GRU", "IRNN", "RNNBase", "init",
+    "AdditiveAttention", "DotAttention", "GeneralAttention",
 ]
