@@ -9,6 +9,7 @@ from tinygrad_rnn.nn.attention import AdditiveAttention, DotAttention, GeneralAt
 from tinygrad_rnn.nn.cells import GRUCell, JordanRNNCell, LSTMCell, RNNCell
 from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear, Sequential
 from tinygrad_rnn.nn.module import Module, Parameter
+from tinygrad_rnn.nn.recursive import RecursiveNN, Tree, parse_tree
 from tinygrad_rnn.nn.rnn import GRU, IRNN, LSTM, RNN, RNNBase
 from tinygrad_rnn.nn.seq2seq import AttentionDecoder, Encoder, Seq2Seq
 
@@ -16,5 +17,5 @@ __all__ = [
     "Module", "Parameter", "Linear", "Embedding", "Dropout", "Sequential", "RNNCell",
     "LSTMCell", "GRUCell", "JordanRNNCell", "RNN", "LSTM", "GRU", "IRNN", "RNNBase", "init",
     "AdditiveAttention", "DotAttention", "GeneralAttention",
-    "Encoder", "AttentionDecoder", "Seq2Seq",
+    "Encoder", "AttentionDecoder", "Seq2Seq", "RecursiveNN", "Tree", "parse_tree",
 ]
