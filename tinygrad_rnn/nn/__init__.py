@@ -11,6 +11,7 @@ from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear, Sequential
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.nn.recursive import RecursiveNN, Tree, parse_tree
 from tinygrad_rnn.nn.rnn import GRU, IRNN, LSTM, RNN, RNNBase
+from tinygrad_rnn.nn.sampling import StopOutput, generate, sample
 from tinygrad_rnn.nn.seq2seq import AttentionDecoder, Encoder, Seq2Seq
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "LSTMCell", "GRUCell", "JordanRNNCell", "RNN", "LSTM", "GRU", "IRNN", "RNNBase", "init",
     "AdditiveAttention", "DotAttention", "GeneralAttention",
     "Encoder", "AttentionDecoder", "Seq2Seq", "RecursiveNN", "Tree", "parse_tree",
+    "StopOutput", "generate", "sample",
 ]
