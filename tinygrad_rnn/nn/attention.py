@@ -1,0 +1,207 @@
+"""Attention: a soft, differentiable lookup of the encoder states (notes 002, Bahdanau et al.).
+
+For a query s_{i−1} (the decoder state) and keys h_1 … h_T (the encoder states)
+
+    e_ij = a(s_{i−1}, h_j)                         the score (alignment model)
+    α_ij = exp(e_ij) / Σ_k exp(e_ik)               the attention weights
+    c_i  = Σ_j α_ij h_j                            the context vector
+
+Three scores a(·,·) are here, with one call interface:
+
+    AdditiveAttention   a(s, h) = v_aᵀ tanh(W_a s + U_a h)        (Bahdanau, "concat")
+    DotAttention        a(s, h) = sᵀ h        (÷ √d with scale)    (Luong "dot")
+    GeneralAttention    a(s, h) = sᵀ W_a h    (÷ √d with scale)    (Luong "general", bilinear)
+
+    context, weights = attn(queries (B, Q, dq), keys (B, K, dk), values (B, K, dv),
+                            valid_lens=None, mask=None)
+    context (B, Q, dv), weights (B, Q, K)
+
+Padding: ``valid_lens`` (B,) or (B, Q) integers say that only keys 0 … n−1 are real;
+``mask`` (B, K) or (B, Q, K) booleans (True = real) is the general form. Masked positions get
+weight exactly 0 (not merely e^−10⁹) and receive no gradient. A query with no valid key at
+all gets all-zero weights and a zero context.
+"""
+
+from __future__ import annotations
+
+import math
+
+from tinygrad_rnn import backend
+from tinygrad_rnn.autograd import scope
+from tinygrad_rnn.functions import softmax, where
+from tinygrad_rnn.nn.layers import new_parameter
+from tinygrad_rnn.nn.module import Module
+from tinygrad_rnn.ops import DTypeError, ShapeError
+from tinygrad_rnn.tensor import Tensor
+
+MASKED_SCORE = -1e9  # far below any real score: its exp is 0 and it cannot win the max
+
+
+def _named(t: Tensor, name: str) -> Tensor:
+    t.name = name
+    return t
+
+
+def key_mask(module, valid_lens, mask, B: int, Q: int, K: int, device: str):
+    """The (B, Q, K) boolean array of real keys (None when every key is real).
+
+    ``valid_lens`` (B,) or (B, Q) integers in [0, K]; ``mask`` (B, K) or (B, Q, K) booleans.
+    """
+    if valid_lens is not None and mask is not None:
+        raise ValueError(f"{module!r}: give valid_lens or mask, not both")
+    if valid_lens is not None:
+        lens = backend.host_asarray(valid_lens.numpy() if isinstance(valid_lens, Tensor)
+                                    else backend.to_host(valid_lens) if backend.is_array(valid_lens)
+                                    else valid_lens)
+        if lens.dtype.kind not in "iu" or lens.shape not in ((B,), (B, Q)):
+            raise ShapeError(f"{module!r}: valid_lens must be integers of shape ({B},) or "
+                             f"({B}, {Q}) for {B} sequences and {Q} queries, got {lens.dtype} "
+                             f"array of shape {lens.shape}")
+        if lens.size and (lens.min() < 0 or lens.max() > K):
+            raise ValueError(f"{module!r}: valid_lens must lie in [0, {K}] (there are {K} keys), "
+                             f"got {lens.tolist()}")
+        lens = lens.reshape(B, -1, 1)  # (B, 1 or Q, 1)
+        host = backend.host_arange(K).reshape(1, 1, K) < lens
+    elif mask is not None:
+        host = backend.host_asarray(mask.numpy() if isinstance(mask, Tensor)
+                                    else backend.to_host(mask) if backend.is_array(mask) else mask)
+        if host.shape == (B, K):
+            host = host.reshape(B, 1, K)
+        if host.shape not in ((B, 1, K), (B, Q, K)):
+            raise ShapeError(f"{module!r}: mask must have shape ({B}, {K}) or ({B}, {Q}, {K}) for "
+                             f"{B} sequences, {Q} queries and {K} keys, got {tuple(host.shape)}")
+        host = host.astype(bool)
+    else:
+        return None
+    return backend.to_array(host.repeat(Q, axis=1) if host.shape[1] != Q else host, device)
+
+
+def masked_softmax(scores: Tensor, mask=None, axis: int = -1) -> Tensor:
+    """softmax over ``axis`` of the real positions only; masked weights are exactly 0.
+
+    The masked scores are replaced by −10⁹ before the softmax (so they do not take part in
+    the normalisation) and the masked weights are then set to 0 with ``where``, which also
+    stops any gradient from reaching them.
+    """
+    if mask is None:
+        return softmax(scores, axis)
+    weights = softmax(where(mask, scores, MASKED_SCORE), axis)
+    return where(mask, weights, 0.0)
+
+
+class _Attention(Module):
+    """The shared call: check shapes, score, masked softmax, weighted sum of the values."""
+
+    query_size: int | None = None
+    key_size: int | None = None
+
+    def score(self, queries: Tensor, keys: Tensor) -> Tensor:
+        """e (B, Q, K): the score of every query against every key."""
+        raise NotImplementedError
+
+    def forward(self, queries: Tensor, keys: Tensor, values: Tensor, valid_lens=None,
+                mask=None) -> tuple[Tensor, Tensor]:
+        """context (B, Q, dv) = α V with α = softmax_j(e) over the real keys; returns (c, α)."""
+        self._check(queries, keys, values)
+        B, Q, K = queries.shape[0], queries.shape[1], keys.shape[1]
+        real = key_mask(self, valid_lens, mask, B, Q, K, queries.device)
+        with scope("attention"):
+            e = _named(self.score(queries, keys), "e_ij")
+            alpha = _named(masked_softmax(e, real), "alpha")
+            context = _named(alpha @ values, "c_i")
+        return context, alpha
+
+    def _check(self, queries, keys, values) -> None:
+        for what, t in (("queries", queries), ("keys", keys), ("values", values)):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{self!r}: {what} must be a Tensor, got {type(t).__name__}")
+        q, k, v = (tuple(t.shape) for t in (queries, keys, values))
+        dq = "dq" if self.query_size is None else self.query_size
+        dk = "dk" if self.key_size is None else self.key_size
+        expected = f"queries (B, Q, {dq}), keys (B, K, {dk}), values (B, K, dv)"
+        if (len(q), len(k), len(v)) != (3, 3, 3) or q[0] != k[0] or k[0] != v[0] or k[1] != v[1]:
+            raise ShapeError(f"{self!r}: expected {expected}; got queries {q}, keys {k}, values {v}")
+        if (self.query_size is not None and q[2] != self.query_size) or \
+                (self.key_size is not None and k[2] != self.key_size):
+            raise ShapeError(f"{self!r}: expected {expected}; got queries {q}, keys {k} "
+                             f"(query size {q[2]}, key size {k[2]})")
+        dtypes = {t.dtype for t in (queries, keys, values)} | {p.dtype for p in self.parameters()}
+        if len(dtypes) > 1:
+            raise DTypeError(f"{self!r}: queries, keys, values and parameters mix dtypes "
+                             f"{sorted(str(d) for d in dtypes)}; convert them to one")
+
+
+class AdditiveAttention(_Attention):
+    """Bahdanau's score e_ij = v_aᵀ tanh(W_a s_{i−1} + U_a h_j).
+
+    Parameters ``W_a`` (hidden_size, query_size), ``U_a`` (hidden_size, key_size) and ``v_a``
+    (hidden_size,), drawn from U(−1/√n, 1/√n) with n the fan-in, as PyTorch's Linear.
+    """
+
+    def __init__(self, query_size: int, key_size: int, hidden_size: int):
+        super().__init__()
+        for what, n in (("query_size", query_size), ("key_size", key_size),
+                        ("hidden_size", hidden_size)):
+            if not isinstance(n, int) or n < 1:
+                raise ValueError(f"AdditiveAttention: {what} must be a positive integer, got {n!r}")
+        self.query_size, self.key_size, self.hidden_size = query_size, key_size, hidden_size
+        self.W_a = new_parameter(hidden_size, query_size, bound=1 / math.sqrt(query_size))
+        self.U_a = new_parameter(hidden_size, key_size, bound=1 / math.sqrt(key_size))
+        self.v_a = new_parameter(hidden_size, bound=1 / math.sqrt(hidden_size))
+
+    def score(self, queries: Tensor, keys: Tensor) -> Tensor:
+        B, Q, K, H = queries.shape[0], queries.shape[1], keys.shape[1], self.hidden_size
+        Ws = (queries @ self.W_a.T).reshape(B, Q, 1, H)   # W_a s_{i−1}
+        Uh = (keys @ self.U_a.T).reshape(B, 1, K, H)      # U_a h_j (once per key, not per query)
+        features = (Ws + Uh).tanh()                       # (B, Q, K, H)
+        return (features @ self.v_a.reshape(H, 1)).reshape(B, Q, K)
+
+    def extra_repr(self) -> str:
+        return f"query_size={self.query_size}, key_size={self.key_size}, hidden_size={self.hidden_size}"
+
+
+class DotAttention(_Attention):
+    """Luong's dot score e_ij = s_iᵀ h_j, divided by √d when ``scale`` (d = the key size).
+
+    No parameters; queries and keys need the same size.
+    """
+
+    def __init__(self, scale: bool = False):
+        super().__init__()
+        self.scale = scale
+
+    def score(self, queries: Tensor, keys: Tensor) -> Tensor:
+        if queries.shape[2] != keys.shape[2]:
+            raise ShapeError(f"{self!r}: the dot score needs queries and keys of one size; got "
+                             f"queries {tuple(queries.shape)} and keys {tuple(keys.shape)} "
+                             f"(use GeneralAttention or AdditiveAttention for different sizes)")
+        e = queries @ keys.transpose(1, 2)
+        return e * (1 / math.sqrt(keys.shape[2])) if self.scale else e
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}"
+
+
+class GeneralAttention(_Attention):
+    """Luong's bilinear score e_ij = s_iᵀ W_a h_j (÷ √key_size when ``scale``).
+
+    ``W_a`` has shape (query_size, key_size), drawn from U(−1/√key_size, 1/√key_size).
+    """
+
+    def __init__(self, query_size: int, key_size: int, scale: bool = False):
+        super().__init__()
+        for what, n in (("query_size", query_size), ("key_size", key_size)):
+            if not isinstance(n, int) or n < 1:
+                raise ValueError(f"GeneralAttention: {what} must be a positive integer, got {n!r}")
+        self.query_size, self.key_size, self.scale = query_size, key_size, scale
+        self.W_a = new_parameter(query_size, key_size, bound=1 / math.sqrt(key_size))
+
+    def score(self, queries: Tensor, keys: Tensor) -> Tensor:
+        e = (queries @ self.W_a) @ keys.transpose(1, 2)
+        return e * (1 / math.sqrt(self.key_size)) if self.scale else e
+
+    def extra_repr(self) -> str:
+        return f"query_size={self.query_size}, key_size={self.key_size}, scale={self.scale}"
+
+
+__all__ = ["AdditiveAttention", "DotAttention", "GeneralAttention", "masked_softmax", "key_mask"]
