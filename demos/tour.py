@@ -1,20 +1,21 @@
 """The tour: the quickest look at what tinygrad_rnn does (what `make demo` runs).
 
 1. the notes' linear RNN (outputs 4, 12, 32);
-2. weight tying: a shared weight's gradient is the sum of its per-step gradients;
+2. weight tying: a shared weight's gradient is the sum of its per-step gradients, and the
+   notes' RNN unrolled over 4 steps drawn with its gradients into ``graphs/``;
 3. a small character-level LSTM language model trained with truncated BPTT, then sampled.
 """
 
 from __future__ import annotations
 
 import math
-
-import numpy as np
+import os
 
 import tinygrad_rnn as tg
 from demos import linear_rnn, tied_weights
 from demos.common import Summary, parser, progress, setup
-from tinygrad_rnn import nn
+from tinygrad_rnn import gallery, nn
+from tinygrad_rnn.render import GraphvizNotFound
 
 TEXT = ("the quick brown fox jumps over the lazy dog. " * 8 +
         "backpropagation through time is backpropagation on the unrolled graph. " * 4)
@@ -59,22 +60,23 @@ def train_char_lstm(steps: int, hidden: int = 64, seq: int = 25, device=None):
 
 
 @tg.no_grad()
-def sample(model: CharLSTM, chars: list, prompt: str, length: int, temperature: float,
-           device=None) -> str:
+def generate_text(model: CharLSTM, chars: list, prompt: str, length: int, temperature: float,
+                  device=None) -> str:
     """Feed the prompt, then draw x_{t+1} ~ softmax(y_t / temperature) for `length` characters."""
-    rng = np.random.default_rng(0)
     logits, state = model(tg.tensor([[chars.index(ch)] for ch in prompt], device=device))
     text = prompt
     for _ in range(length):
-        p = (logits[-1, 0] * (1 / temperature)).softmax(axis=-1).numpy().astype("float64")
-        nxt = int(rng.choice(len(chars), p=p / p.sum()))
+        nxt = int(nn.sample(logits[-1, 0], temperature))
         text += chars[nxt]
         logits, state = model(tg.tensor([[nxt]], device=device), state)
     return text
 
 
 def main(argv=None) -> Summary:
-    args = parser("tour", __doc__.splitlines()[0], steps=300).parse_args(argv)
+    ap = parser("tour", __doc__.splitlines()[0], steps=300)
+    ap.add_argument("--graphs", default=None,
+                    help="folder for the unrolled graph (default: graphs/, or --out with --quick)")
+    args = ap.parse_args(argv)
     setup(args)
     s = Summary("tour")
     print("1. the notes' linear RNN (all weights 1, linear units)")
@@ -87,6 +89,23 @@ def main(argv=None) -> Summary:
     err = float(abs(tied - sum(untied)).max())
     s.claim("tied gradient equals the sum of per-step gradients", f"max difference {err:.1e}",
             err < 1e-10)
+    total, W = gallery.notes_rnn()   # the notes' RNN: h_t = tanh(W h_{t−1} + U x_t), C = Σ_t C(t)
+    with tg.record_messages() as messages:
+        total.backward()
+    check = tg.check_tied_gradient(W, messages)
+    print(f"   {check}")
+    s.claim("in the drawn 4-step RNN, W.grad = Σ_t of its per-step messages",
+            f"max difference {check.max_abs_error:.1e}", check.holds())
+    folder = args.graphs or (args.out if args.quick else "graphs")
+    os.makedirs(folder, exist_ok=True)
+    g = tg.graph(total, messages=messages)
+    stem = os.path.join(folder, "tour_rnn_unrolled")
+    try:
+        s.files.append(str(g.render(stem, format="svg", view="unrolled",
+                                    title="The notes' RNN over 4 steps after backward")))
+    except GraphvizNotFound as e:  # the .dot is written all the same
+        print(f"   {e}")
+        s.files.append(stem + ".dot")
     print("3. a character-level LSTM trained with truncated BPTT")
     steps = 30 if args.quick else args.steps
     model, chars, losses = train_char_lstm(steps, device=args.device)
@@ -96,7 +115,7 @@ def main(argv=None) -> Summary:
             f"(ln V = {uniform:.3f})", last < uniform * (0.9 if args.quick else 0.5))
     for temperature in (0.5, 1.0):
         print(f"   sample at temperature {temperature}: "
-              f"{sample(model, chars, 'the ', 60, temperature, args.device)!r}")
+              f"{generate_text(model, chars, 'the ', 60, temperature, args.device)!r}")
     s.print()
     return s
 
