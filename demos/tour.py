@@ -99,10 +99,10 @@ def main(argv=None) -> Summary:
     folder = args.graphs or (args.out if args.quick else "graphs")
     os.makedirs(folder, exist_ok=True)
     g = tg.graph(total, messages=messages)
-    stem = os.path.join(folder, "tour_rnn_unrolled")
+    stem = os.path.join(folder, "rnn_unrolled_gradients")  # the gallery's picture, same bytes
     try:
         s.files.append(str(g.render(stem, format="svg", view="unrolled",
-                                    title="The notes' RNN over 4 steps after backward")))
+                                    title=gallery.RNN_GRADIENTS_TITLE)))
     except GraphvizNotFound as e:  # the .dot is written all the same
         print(f"   {e}")
         s.files.append(stem + ".dot")

@@ -49,6 +49,10 @@ def notes_rnn(T: int = 4, hidden: int = 3, vocab: int = 4):
     return total, W
 
 
+RNN_GRADIENTS_TITLE = ("The notes' RNN after backward: colour = ‖∂C/∂node‖; W, U, V arrows show "
+                       "each step's contribution")
+
+
 def _loss_of(out: tg.Tensor) -> tg.Tensor:
     loss = (out * out).sum()
     loss.name = "L"
@@ -128,9 +132,7 @@ def entries() -> list[tuple[str, Graph, dict]]:
     return [
         ("rnn_unrolled", forward, dict(view="unrolled", title="The notes' RNN unrolled over 4 "
                                        "steps: h_t = tanh(W h_{t−1} + U x_t), C = Σ_t C(t)")),
-        ("rnn_unrolled_gradients", with_grads, dict(view="unrolled", title="The same after "
-                                                    "backward: colour = ‖∂C/∂node‖; W, U, V "
-                                                    "arrows show each step's contribution")),
+        ("rnn_unrolled_gradients", with_grads, dict(view="unrolled", title=RNN_GRADIENTS_TITLE)),
         ("rnn_rolled", forward, dict(view="rolled", title="The same RNN rolled: one cell and its "
                                      "recurrence t−1 → t")),
         ("lstm_cell", lstm_cell(), dict(view="unrolled", title="One LSTM cell expanded into its "
