@@ -55,8 +55,9 @@ from tinygrad_rnn.functions import (
     where,
 )
 from tinygrad_rnn.gradcheck import GradcheckError, gradcheck
-from tinygrad_rnn.graph import Graph, check_tied_gradient, graph
+from tinygrad_rnn.graph import Graph, graph
 from tinygrad_rnn.ops import DTypeError, ShapeError
+from tinygrad_rnn.tied import TiedGradient, check_tied_gradient
 
 __version__ = "0.1.0"
 
@@ -68,5 +69,5 @@ __all__ = [
     "squeeze", "unsqueeze", "embedding", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "grad", "scope", "detect_anomaly", "record_messages", "keep_values",
     "gradcheck", "GradcheckError", "ShapeError", "DTypeError", "DeviceError", "float32",
-    "float64", "int64", "save", "load", "optim", "graph", "Graph", "check_tied_gradient",
+    "float64", "int64", "save", "load", "optim", "graph", "Graph", "check_tied_gradient", "TiedGradient",
 ]

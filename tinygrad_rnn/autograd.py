@@ -18,7 +18,7 @@ import heapq
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.ops import ARRAY_TYPES, IndexedGrad, raw, sum_to
-from tinygrad_rnn.tensor import FREED, STATE, Node, Tensor, Watch
+from tinygrad_rnn.tensor import FREED, STATE, Node, Tensor, Watch, reachable
 
 # ---- switches -------------------------------------------------------------------------------
 
@@ -340,14 +340,8 @@ def _as_list(x) -> list:
 
 def _nodes_leading_to(roots, targets) -> set:
     """Nodes reachable from ``roots`` from which some target can be reached (iteratively)."""
-    seen, stack = set(roots), list(roots)
-    while stack:
-        for p in stack.pop().inputs:
-            if type(p) is Node and p not in seen:
-                seen.add(p)
-                stack.append(p)
     needed = set()
-    for node in sorted(seen, key=lambda n: n.rank):  # inputs always come before their consumers
+    for node in sorted(reachable(roots), key=lambda n: n.rank):  # inputs always come before their consumers
         if node in targets or any(type(p) is Node and p in needed for p in node.inputs):
             needed.add(node)
     return needed

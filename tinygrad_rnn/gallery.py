@@ -11,8 +11,9 @@ from pathlib import Path
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.graph import Graph, check_tied_gradient
+from tinygrad_rnn.graph import Graph
 from tinygrad_rnn.render import GraphvizNotFound
+from tinygrad_rnn.tied import check_tied_gradient
 
 F64 = "float64"
 

@@ -23,7 +23,7 @@ import networkx as nx
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.autograd import MessageRecorder
-from tinygrad_rnn.tensor import Node, Tensor
+from tinygrad_rnn.tensor import Node, Tensor, reachable
 
 _STEP = re.compile(r"^t=(-?\d+)$")
 
@@ -157,13 +157,7 @@ def graph(outputs: Tensor | list[Tensor] | tuple[Tensor, ...],
             raise ValueError(f"graph(): output {k} does not require grad, so no graph was recorded "
                              f"for it (make a parameter with requires_grad=True, outside no_grad)")
         roots.append(t._node)
-    seen, stack = set(roots), list(roots)
-    while stack:
-        for p in stack.pop().inputs:
-            if type(p) is Node and p not in seen:
-                seen.add(p)
-                stack.append(p)
-    order = sorted(seen, key=lambda n: n.rank)  # inputs come before their consumers
+    order = sorted(reachable(roots), key=lambda n: n.rank)  # inputs come before their consumers
 
     nodes: list[GraphNode] = []
     edges: list[GraphEdge] = []
@@ -435,66 +429,3 @@ class Graph:
         if svg is not None:
             bundle["image/svg+xml"] = svg
         return bundle
-
-
-@dataclass
-class TiedGradient:
-    """A shared parameter's per-step gradient contributions next to their sum and ``.grad``."""
-
-    name: str
-    steps: list[int | None]   # the time step of each contribution (None: used outside steps)
-    contributions: list       # host float64 arrays, one per step
-    total: object             # Σ contributions
-    grad: object              # the parameter's .grad, as float64
-    max_abs_error: float      # max |Σ − grad|
-
-    def holds(self, tol: float = 1e-10) -> bool:
-        return self.max_abs_error <= tol
-
-    def __str__(self) -> str:
-        sym = short_name(self.name)
-        parts = "  ".join(f"‖t={s}‖={_norm(c):.4g}" if s is not None else f"‖·‖={_norm(c):.4g}"
-                          for s, c in zip(self.steps, self.contributions))
-        return (f"∂C/∂{sym} = Σ_t ∂C/∂{sym}_t over {len(self.steps)} uses: {parts}\n"
-                f"‖Σ_t‖ = {_norm(self.total):.6g}, ‖{sym}.grad‖ = {_norm(self.grad):.6g}, "
-                f"max |Σ_t − grad| = {self.max_abs_error:.3g}")
-
-
-def _norm(a) -> float:
-    return math.sqrt(float((a * a).sum()))
-
-
-def check_tied_gradient(param: Tensor, messages: MessageRecorder) -> TiedGradient:
-    """Show ``∂C/∂w = Σ_t ∂C/∂w_t`` on real numbers: the messages ``param`` received during a
-    backward run inside ``record_messages()``, summed per time step, against ``param.grad``."""
-    name = param.name or "w"
-    if param._node is None or param.grad is None:
-        raise ValueError(f"check_tied_gradient: {name!r} has no .grad; run loss.backward() inside "
-                         f"`with record_messages() as messages:` first")
-    by_producer: dict = {}
-    for m in messages.messages:
-        by_producer.setdefault(m[2], []).append(m)
-    if not by_producer.get(param._node):
-        raise ValueError(f"check_tied_gradient: no messages reached {name!r}; was backward run "
-                         f"inside record_messages(), and does the loss use it?")
-    per_step: dict = {}
-    work = [(m, []) for m in by_producer[param._node]]  # (message, views to undo, innermost last)
-    while work:
-        (consumer, _, _, g), undo = work.pop()
-        step = next((int(_STEP.match(s).group(1)) for s in consumer.scope.split("/")
-                     if _STEP.match(s)), None)
-        if step is None and consumer.op.name in _VIEW_BACK and by_producer.get(consumer):
-            # W_hh.T used by every step: take the steps' messages to the view, mapped back
-            work += [(m, [*undo, consumer]) for m in by_producer[consumer]]
-            continue
-        a = _host64(g)
-        for view in reversed(undo):
-            a = _VIEW_BACK[view.op.name](a, view.attrs)
-        per_step[step] = a if step not in per_step else per_step[step] + a
-    steps = sorted(per_step, key=lambda s: (s is None, s if s is not None else 0))
-    contributions = [per_step[s] for s in steps]
-    total = contributions[0]
-    for c in contributions[1:]:
-        total = total + c
-    grad = _host64(param.grad.data)
-    return TiedGradient(name, steps, contributions, total, grad, float(abs(total - grad).max()))

@@ -83,6 +83,17 @@ _new = object.__new__
 FREED = ("freed",)  # marks saved arrays released by a backward pass
 
 
+def reachable(roots) -> set:
+    """Every node the ``roots`` depend on, themselves included (a stack walk, no recursion)."""
+    seen, stack = set(roots), list(roots)
+    while stack:
+        for p in stack.pop().inputs:
+            if type(p) is Node and p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return seen
+
+
 def leaf_node(tensor: Tensor) -> Node:
     node = Node(None, (), (), None, None, tensor.data)
     node.name = tensor._name
