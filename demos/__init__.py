@@ -14,4 +14,5 @@ DEMOS = {
     "exploding-gradients": ("demos.exploding_gradients",
                             "w^1000 on a cliff: descent with and without norm clipping"),
     "iterated-map": ("demos.iterated_map", "h_t = σ(6h_{t−1} − 3): fixed points, phase plot, ∂h_100/∂h_1"),
+    "char-rnn": ("demos.char_rnn", "RNNLM à la min-char-rnn: truncated BPTT, temperatures, 3 ways to stop"),
 }
