@@ -15,4 +15,5 @@ DEMOS = {
                             "w^1000 on a cliff: descent with and without norm clipping"),
     "iterated-map": ("demos.iterated_map", "h_t = σ(6h_{t−1} − 3): fixed points, phase plot, ∂h_100/∂h_1"),
     "char-rnn": ("demos.char_rnn", "RNNLM à la min-char-rnn: truncated BPTT, temperatures, 3 ways to stop"),
+    "slot-filling": ("demos.slot_filling", "arrive/leave Taipei: feed-forward tagger vs RNN vs BiRNN"),
 }
