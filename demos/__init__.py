@@ -16,4 +16,5 @@ DEMOS = {
     "iterated-map": ("demos.iterated_map", "h_t = σ(6h_{t−1} − 3): fixed points, phase plot, ∂h_100/∂h_1"),
     "char-rnn": ("demos.char_rnn", "RNNLM à la min-char-rnn: truncated BPTT, temperatures, 3 ways to stop"),
     "slot-filling": ("demos.slot_filling", "arrive/leave Taipei: feed-forward tagger vs RNN vs BiRNN"),
+    "gru-vs-lstm": ("demos.gru_vs_lstm", "GRU and LSTM on the notes' memory task with the same budget"),
 }
