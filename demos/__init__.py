@@ -17,4 +17,6 @@ DEMOS = {
     "char-rnn": ("demos.char_rnn", "RNNLM à la min-char-rnn: truncated BPTT, temperatures, 3 ways to stop"),
     "slot-filling": ("demos.slot_filling", "arrive/leave Taipei: feed-forward tagger vs RNN vs BiRNN"),
     "gru-vs-lstm": ("demos.gru_vs_lstm", "GRU and LSTM on the notes' memory task with the same budget"),
+    "deep-bidirectional": ("demos.deep_bidirectional",
+                           "deep BiRNN vs one-way tagger when tags need the future"),
 }
