@@ -19,4 +19,5 @@ DEMOS = {
     "gru-vs-lstm": ("demos.gru_vs_lstm", "GRU and LSTM on the notes' memory task with the same budget"),
     "deep-bidirectional": ("demos.deep_bidirectional",
                            "deep BiRNN vs one-way tagger when tags need the future"),
+    "many-to-one": ("demos.many_to_one", "sentiment-style classification from the last state h_T"),
 }
