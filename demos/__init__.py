@@ -20,4 +20,5 @@ DEMOS = {
     "deep-bidirectional": ("demos.deep_bidirectional",
                            "deep BiRNN vs one-way tagger when tags need the future"),
     "many-to-one": ("demos.many_to_one", "sentiment-style classification from the last state h_T"),
+    "teacher-forcing": ("demos.teacher_forcing", "Jordan RNN: teacher forcing vs free running vs scheduled"),
 }
