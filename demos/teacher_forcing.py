@@ -120,8 +120,8 @@ def main(argv=None) -> Summary:
     b = int(np.argmax(np.abs(res["teacher forcing"][2] - test[1]).max(axis=1)))  # its worst case
     ax.plot(test[1][b], "k-", lw=2, label="true y_t")
     for m, (_, _, fr) in res.items():
-        ax.plot(fr[b], "o-", ms=3, lw=1, label=f"{m}, free running")
-    ax.set(title="one test sequence (teacher forcing's worst), models fed their own outputs",
+        ax.plot(fr[b], "o-", ms=3, lw=1, label=f"trained with {m}")
+    ax.set(title="a test sequence (teacher forcing's worst), each model fed its own o_(t−1)",
            xlabel="t", ylabel="y_t")
     ax.legend(fontsize=8)
     save(fig, out, "teacher_forcing.png", s)
