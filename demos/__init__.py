@@ -17,4 +17,11 @@ DEMOS = {
     "vanishing-gradients": ("demos.vanishing_gradients",
                             "‖∂L/∂h_t‖ per step: tanh RNN vs IRNN vs LSTM, and the coloured graphs"),
     "lstm-memory": ("demos.lstm_memory", "the notes' hand-wired LSTM memory (7, 6), then a trained one"),
+    "char-rnn": ("demos.char_rnn", "RNNLM à la min-char-rnn: truncated BPTT, temperatures, 3 ways to stop"),
+    "slot-filling": ("demos.slot_filling", "arrive/leave Taipei: feed-forward tagger vs RNN vs BiRNN"),
+    "gru-vs-lstm": ("demos.gru_vs_lstm", "GRU and LSTM on the notes' memory task with the same budget"),
+    "deep-bidirectional": ("demos.deep_bidirectional",
+                           "deep BiRNN vs one-way tagger when tags need the future"),
+    "many-to-one": ("demos.many_to_one", "sentiment-style classification from the last state h_T"),
+    "teacher-forcing": ("demos.teacher_forcing", "Jordan RNN: teacher forcing vs free running vs scheduled"),
 }
