@@ -17,4 +17,6 @@ DEMOS = {
     "vanishing-gradients": ("demos.vanishing_gradients",
                             "‖∂L/∂h_t‖ per step: tanh RNN vs IRNN vs LSTM, and the coloured graphs"),
     "lstm-memory": ("demos.lstm_memory", "the notes' hand-wired LSTM memory (7, 6), then a trained one"),
+    "seq2seq-attention": ("demos.seq2seq_attention",
+                          "dates in words → ISO dates: encoder–decoder with Bahdanau attention"),
 }
