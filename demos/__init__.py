@@ -19,4 +19,6 @@ DEMOS = {
     "lstm-memory": ("demos.lstm_memory", "the notes' hand-wired LSTM memory (7, 6), then a trained one"),
     "seq2seq-attention": ("demos.seq2seq_attention",
                           "dates in words → ISO dates: encoder–decoder with Bahdanau attention"),
+    "recursive-net": ("demos.recursive_net",
+                      "a recursive net labels every node of parse trees; W.grad = Σ over nodes"),
 }
