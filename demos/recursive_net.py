@@ -105,9 +105,9 @@ def main(argv=None) -> Summary:
 
     try:
         path = tg.graph(loss, messages=messages).render(
-            f"{out}/graph_tree", format="svg", view="unrolled",
-            title=f"{nn.parse_tree(small)}: one cluster per node, W and b shared by every "
-                  f"composition; colour = ‖∂C/∂node‖")
+            f"{out}/graph_tree", format="svg", view="collapsed",
+            title=f"{nn.parse_tree(small)}: one box per tree node; W's arrows carry each "
+                  f"composition's ∂C/∂W_node; colour = ‖∂C/∂node‖")
         summary.files.append(str(path))
     except RuntimeError as e:  # no `dot` binary: the .dot file is written, the error says how
         print(e)
