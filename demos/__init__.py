@@ -24,4 +24,8 @@ DEMOS = {
                            "deep BiRNN vs one-way tagger when tags need the future"),
     "many-to-one": ("demos.many_to_one", "sentiment-style classification from the last state h_T"),
     "teacher-forcing": ("demos.teacher_forcing", "Jordan RNN: teacher forcing vs free running vs scheduled"),
+    "seq2seq-attention": ("demos.seq2seq_attention",
+                          "dates in words → ISO dates: encoder–decoder with Bahdanau attention"),
+    "recursive-net": ("demos.recursive_net",
+                      "a recursive net labels every node of parse trees; W.grad = Σ over nodes"),
 }

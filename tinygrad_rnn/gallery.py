@@ -123,6 +123,75 @@ def shared_weight(T: int = 4):
     return tg.graph(loss, messages=messages), check_tied_gradient(w, messages)
 
 
+def seq2seq_attention(source=(1, 2, 3), target=(3, 1), hidden: int = 2, vocab: int = 4):
+    """The notes' encoder–decoder with Bahdanau attention, written out: 3 encoder steps,
+    2 decoder steps, and an attention edge from every h_j into every decoder step.
+
+    h_j = tanh(W h_{j−1} + U x_j);  e_ij = v_aᵀ tanh(W_a s_{i−1} + U_a h_j),
+    α_i = softmax(e_i), c_i = Σ_j α_ij h_j;  s_i = tanh(W_s s_{i−1} + U_s y_{i−1} + C_s c_i),
+    C = Σ_i −log softmax(V s_i)[y_i], with s_0 = h_T and y_0 the start symbol 0."""
+    tg.manual_seed(8)
+
+    def weight(name, *shape):
+        return tg.randn(*shape, dtype=F64, requires_grad=True, name=name)
+
+    W, U = weight("W", hidden, hidden), weight("U", hidden, vocab)
+    W_a, U_a, v_a = weight("W_a", hidden, hidden), weight("U_a", hidden, hidden), weight("v_a", hidden)
+    W_s, U_s, C_s = weight("W_s", hidden, hidden), weight("U_s", hidden, vocab), weight("C_s", hidden, hidden)
+    V = weight("V", vocab, hidden)
+
+    def one_hot(k, name):
+        x = tg.zeros(vocab, dtype=F64, name=name)
+        x[k] = 1.0
+        return x
+
+    annotations, h = [], tg.zeros(hidden, dtype=F64, name="h_0")
+    with tg.scope("encoder"):
+        for j, word in enumerate(source, start=1):
+            with tg.scope(f"t={j}"):
+                h = (W @ h + U @ one_hot(word, "x_j")).tanh()
+                h.name = "h_j"
+                annotations.append(h)
+    s, y_prev, costs = annotations[-1], 0, []
+    with tg.scope("decoder"):
+        for i, y in enumerate(target, start=1):
+            with tg.scope(f"t={i}"):
+                with tg.scope("attention"):
+                    Ws = W_a @ s
+                    e = tg.stack([v_a @ (Ws + U_a @ h_j).tanh() for h_j in annotations])
+                    e.name = "e_ij"
+                    alpha = e.softmax(-1)
+                    alpha.name = "alpha"
+                    c = alpha @ tg.stack(annotations)
+                    c.name = "c_i"
+                s = (W_s @ s + U_s @ one_hot(y_prev, "y_prev") + C_s @ c).tanh()
+                s.name = "s_i"
+                cost = nn.functional.cross_entropy((V @ s).reshape(1, vocab), [y])
+                cost.name = f"C({i})"
+                costs.append(cost)
+                y_prev = y
+    total = costs[0]
+    for c in costs[1:]:
+        total = total + c
+    total.name = "C"
+    return _captured(total, total)
+
+
+def recursive_net(tree: str = "((the cat) (sat down))"):
+    """A recursive net over a parse tree: p = tanh(W [c_left ; c_right] + b) at every internal
+    node, one W for all; the root's class costs C = −log softmax(W_s p_root + b_s)[1]."""
+    tg.manual_seed(9)
+    model = nn.RecursiveNN(["the", "cat", "sat", "down"], 2, num_classes=2).double()
+    with tg.record_messages() as messages:
+        root, _ = model(tree)
+        cost = nn.functional.cross_entropy(model.classifier(root), [1])
+        cost.name = "C"
+        cost.backward()
+    per_node = sorted((consumer.scope.split("/")[-1], g)
+                      for consumer, _, _, g in messages.to(model.W.node))  # one per composition
+    return tg.graph(cost, messages=messages), per_node, model.W.grad.numpy()
+
+
 def entries() -> list[tuple[str, Graph, dict]]:
     """(name, graph, to_dot options) for every picture of the gallery."""
     forward = tg.graph(notes_rnn()[0])
@@ -130,6 +199,9 @@ def entries() -> list[tuple[str, Graph, dict]]:
     with_grads = _captured(total, total)
     shared, check = shared_weight()
     sums = "  ".join(f"t={s}: {c.item():+.4f}" for s, c in zip(check.steps, check.contributions))
+    tree, per_node, W_grad = recursive_net()
+    node_norms = "  ".join(f"{k}: {float((g * g).sum()) ** 0.5:.4f}" for k, g in per_node)
+    node_sum = sum(g for _, g in per_node)
     return [
         ("rnn_unrolled", forward, dict(view="unrolled", title="The notes' RNN unrolled over 4 "
                                        "steps: h_t = tanh(W h_{t−1} + U x_t), C = Σ_t C(t)")),
@@ -149,6 +221,15 @@ def entries() -> list[tuple[str, Graph, dict]]:
                                                  "does not")),
         ("shared_weight", shared, dict(view="unrolled", title=f"∂C/∂w = Σ_t ∂C/∂w_t: {sums}  "
                                        f"Σ = {check.total.item():+.4f} = w.grad")),
+        ("seq2seq_attention", seq2seq_attention(), dict(
+            view="unrolled", title="Encoder–decoder with Bahdanau attention: 3 encoder steps "
+            "h_j, 2 decoder steps s_i; every h_j feeds every step's scores e_ij and context "
+            "c_i = Σ_j α_ij h_j")),
+        ("recursive_net", tree, dict(  # collapsed: one box per tree node, so the tree shows
+            view="collapsed", title=f"Recursive net over ((the cat) (sat down)), one box per "
+            f"node: W composes at nodes 2, 5, 6; ‖∂C/∂W_node‖ {node_norms}; ‖Σ_nodes‖ = "
+            f"{float((node_sum * node_sum).sum()) ** 0.5:.4f}, ‖W.grad‖ = "
+            f"{float((W_grad * W_grad).sum()) ** 0.5:.4f}")),
     ]
 
 
