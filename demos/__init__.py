@@ -14,4 +14,6 @@ DEMOS = {
     "exploding-gradients": ("demos.exploding_gradients",
                             "w^1000 on a cliff: descent with and without norm clipping"),
     "iterated-map": ("demos.iterated_map", "h_t = σ(6h_{t−1} − 3): fixed points, phase plot, ∂h_100/∂h_1"),
+    "gradient-regularizer": ("demos.gradient_regularizer",
+                             "the gradient-flow regulariser Ω keeps ‖∂L/∂h_t‖ from vanishing (notes 001)"),
 }
