@@ -17,5 +17,7 @@ DEMOS = {
     "gradient-regularizer": ("demos.gradient_regularizer",
                              "the gradient-flow regulariser Ω keeps ‖∂L/∂h_t‖ from vanishing (notes 001)"),
     "adding-problem": ("demos.adding_problem",
-                       "the adding problem at T = 50: IRNN and LSTM beat the 1/6 baseline, a tanh RNN does not"),
+                       "adding problem, T = 50: IRNN and LSTM beat the 1/6 baseline, tanh RNN does not"),
+    "copy-task": ("demos.copy_task",
+                  "memorise 10 symbols over a delay: LSTM vs tanh RNN, and reversing the input (notes 004)"),
 }
