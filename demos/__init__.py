@@ -28,4 +28,10 @@ DEMOS = {
                           "dates in words → ISO dates: encoder–decoder with Bahdanau attention"),
     "recursive-net": ("demos.recursive_net",
                       "a recursive net labels every node of parse trees; W.grad = Σ over nodes"),
+    "gradient-regularizer": ("demos.gradient_regularizer",
+                             "the gradient-flow regulariser Ω keeps ‖∂L/∂h_t‖ from vanishing (notes 001)"),
+    "adding-problem": ("demos.adding_problem",
+                       "adding problem, T = 50: IRNN and LSTM beat the 1/6 baseline, tanh RNN does not"),
+    "copy-task": ("demos.copy_task",
+                  "memorise 10 symbols over a delay: LSTM vs tanh RNN, and reversing the input (notes 004)"),
 }
