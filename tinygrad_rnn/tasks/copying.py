@@ -15,9 +15,9 @@ from tinygrad_rnn import backend
 SYMBOLS, BLANK, DELIMITER, VOCAB = 8, 0, 9, 10
 
 
-def baseline_loss(delay: int) -> float:
-    """Mean cross-entropy per step of the memoryless strategy: 10 ln 8 / (T + 20)."""
-    return 10 * math.log(SYMBOLS) / (delay + 20)
+def baseline_loss(delay: int, length: int = 10) -> float:
+    """Mean cross-entropy per step of the memoryless strategy: 10 ln 8 / (T + 20) (for 10 symbols)."""
+    return length * math.log(SYMBOLS) / (delay + 2 * length)
 
 
 def copy_task(n: int, delay: int, seed: int = 0, reverse: bool = False, length: int = 10):
