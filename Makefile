@@ -41,8 +41,10 @@ test: $(VENV)/.test-installed dot
 graphs: $(VENV)/.demo-installed dot
 	$(VENV)/bin/tinygrad-rnn render --gallery graphs/
 
-bench: $(VENV)/.test-installed
+bench: $(VENV)/.test-installed dot
 	$(PY) benchmarks/bench_lstm.py
+	$(PY) benchmarks/bench_nn.py --configs S M
+	$(PY) benchmarks/bench_render.py
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
