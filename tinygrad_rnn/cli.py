@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 
@@ -23,7 +24,15 @@ def _list_demos() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    """``tinygrad-rnn demo NAME [options]``, ``demo --list``, ``render --gallery DIR``."""
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    except BrokenPipeError:  # `tinygrad-rnn demo --list | head`: the reader left, that is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 0
+
+
+def _main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(
         prog="tinygrad-rnn",
         description="Learn, see and run backpropagation through time.",
