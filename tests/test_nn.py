@@ -6,6 +6,7 @@ import pytest
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.ops import DTypeError, ShapeError
+from tinygrad_rnn.tensor import reachable
 
 
 @pytest.fixture(autouse=True)
@@ -193,15 +194,7 @@ def test_lengths_errors():
 
 
 def _nodes(t):
-    seen, stack, out = set(), [t.node], []
-    while stack:
-        n = stack.pop()
-        if n is None or id(n) in seen or not hasattr(n, "inputs"):
-            continue
-        seen.add(id(n))
-        out.append(n)
-        stack.extend(i for i in n.inputs if hasattr(i, "inputs"))
-    return out
+    return reachable([t.node])  # every recorded node the tensor depends on
 
 
 def test_layers_record_one_scope_per_step_and_the_notes_names():

@@ -14,6 +14,7 @@ from tinygrad_rnn.nn.seq2seq import (
     sequence_loss,
 )
 from tinygrad_rnn.ops import ShapeError
+from tinygrad_rnn.tensor import reachable
 
 BOS, EOS = 1, 2
 
@@ -153,15 +154,7 @@ def test_greedy_stops_at_the_end_symbol_or_max_len():
 
 
 def _nodes(t):
-    seen, stack, out = set(), [t.node], []
-    while stack:
-        n = stack.pop()
-        if n is None or id(n) in seen or not hasattr(n, "inputs"):
-            continue
-        seen.add(id(n))
-        out.append(n)
-        stack.extend(i for i in n.inputs if hasattr(i, "inputs"))
-    return out
+    return reachable([t.node])  # every recorded node the tensor depends on
 
 
 def test_scopes_and_names_show_the_encoder_and_decoder_steps():
