@@ -150,3 +150,10 @@ def test_check_state_names_missing_unexpected_and_mismatched_keys():
         checkpoint.check_state(expected, {"weight_ih_l0": (4, 3)}, strict=False, owner="LSTM")
     assert checkpoint.check_state(expected, {"weight_ih_l0": (8, 3), "extra": ()}, strict=False) == \
         (["weight_hh_l0"], ["extra"])
+
+
+def test_save_into_a_missing_folder_or_onto_a_directory_names_the_path(tmp_path):
+    with pytest.raises(checkpoint.CheckpointError, match="does not exist"):
+        tg.save({"x": tg.zeros(2)}, tmp_path / "nope" / "x.npz")
+    with pytest.raises(checkpoint.CheckpointError, match="is a directory"):
+        tg.save({"x": tg.zeros(2)}, tmp_path)

@@ -138,3 +138,11 @@ def test_mse_refuses_shapes_that_would_broadcast_silently():
 def test_unknown_reduction():
     with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none'"):
         F.mse_loss(tg.zeros(2), tg.zeros(2), reduction="avg")
+
+
+def test_cross_entropy_with_every_target_ignored_is_nan_with_zero_gradient():
+    x = tg.randn(2, 3, requires_grad=True)
+    loss = F.cross_entropy(x, [-100, -100])
+    loss.backward()
+    assert np.isnan(loss.item())                  # 0/0, as in PyTorch
+    assert np.all(x.grad.numpy() == 0)            # but no NaN reaches the optimizer

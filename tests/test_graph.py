@@ -196,3 +196,13 @@ def test_parameter_names_become_the_notes_symbols():
 def test_graph_of_a_tensor_without_grad_says_why():
     with pytest.raises(ValueError, match="requires_grad"):
         tg.graph(tg.ones(2) * 2)
+
+
+def test_graph_and_views_reject_wrong_arguments():
+    x = tg.randn(3, requires_grad=True)
+    with pytest.raises(TypeError, match="Tensor"):
+        tg.graph(3.0)
+    with pytest.raises(TypeError, match="record_messages"):
+        tg.graph(x.sum(), messages=5)
+    with pytest.raises(ValueError, match="first_last"):
+        tg.graph((x * x).sum()).to_dot(view="unrolled", first_last=-1)

@@ -258,3 +258,49 @@ def test_bad_constructor_arguments():
         nn.LSTM(3, 0)
     with pytest.raises(ValueError, match="peephole"):
         nn.GRU(3, 4, peephole=True)
+
+
+# ---- review findings, pinned ------------------------------------------------------------------
+
+
+def test_embedding_negative_padding_idx_and_kept_values():
+    emb = nn.Embedding(5, 3, padding_idx=-1)
+    assert emb.padding_idx == 4
+    emb(tg.tensor([4, 4, 0])).sum().backward()
+    assert np.all(emb.weight.grad.numpy()[4] == 0) and np.all(emb.weight.grad.numpy()[0] == 1)
+    emb = nn.Embedding(5, 3, padding_idx=1)
+    emb.weight.data[1] = 7  # e.g. a loaded table: the value is used, only its gradient is cut
+    assert np.all(emb(tg.tensor([1])).numpy() == 7)
+    with pytest.raises(ValueError, match="padding_idx"):
+        nn.Embedding(5, 3, padding_idx=9)
+
+
+def test_tied_parameters_appear_under_every_name_in_state_dict():
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(5, 3)
+            self.out = nn.Linear(3, 5, bias=False)
+            self.out.weight = self.emb.weight
+
+    a, b = Tied(), Tied()
+    assert list(a.state_dict()) == ["emb.weight", "out.weight"]  # as PyTorch lists them
+    assert len(list(a.parameters())) == 1                         # one tensor to optimise
+    b.load_state_dict(a.state_dict())
+    np.testing.assert_array_equal(b.out.weight.numpy(), a.emb.weight.numpy())
+    with pytest.raises(TypeError, match="mapping"):
+        b.load_state_dict([1, 2])
+
+
+def test_options_that_would_be_ignored_are_errors():
+    for make in (lambda: nn.RNN(3, 4, fused=True), lambda: nn.GRU(3, 4, nonlinearity="relu"),
+                 lambda: nn.LSTM(3, 4, peephole=True, fused=True)):
+        with pytest.raises(ValueError):
+            make()
+
+
+def test_empty_sequence_and_bad_lstm_cell_state():
+    with pytest.raises(ShapeError, match="0 time steps"):
+        nn.LSTM(4, 5)(tg.randn(0, 3, 4))
+    with pytest.raises(TypeError, match=r"tuple \(h, c\)"):
+        nn.LSTMCell(4, 5)(tg.randn(3, 4), tg.randn(3, 5))

@@ -13,7 +13,7 @@ from tinygrad_rnn.nn.seq2seq import (
     linear_schedule,
     sequence_loss,
 )
-from tinygrad_rnn.ops import ShapeError
+from tinygrad_rnn.ops import IndexOutOfRange, ShapeError
 from tinygrad_rnn.tensor import reachable
 
 BOS, EOS = 1, 2
@@ -256,3 +256,8 @@ def test_attention_seq2seq_learns_to_reverse_digit_sequences():
     print(f"reversal: {accuracy:.0%} exact match after {step} steps, "
           f"{time.perf_counter() - start:.1f} s")
     assert accuracy >= 0.9
+
+
+def test_sequence_loss_rejects_negative_targets():
+    with pytest.raises(IndexOutOfRange, match="5 classes"):
+        sequence_loss(tg.randn(2, 3, 5), np.full((2, 3), -1))

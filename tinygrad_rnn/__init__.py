@@ -4,7 +4,7 @@
 from tinygrad_rnn.tensor import Tensor  # first: ops.py and functions.py build on Tensor
 # isort: on
 
-from tinygrad_rnn import optim
+from tinygrad_rnn import nn, optim
 from tinygrad_rnn.autograd import (
     detect_anomaly,
     enable_grad,
@@ -69,5 +69,6 @@ __all__ = [
     "squeeze", "unsqueeze", "embedding", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "grad", "scope", "detect_anomaly", "record_messages", "keep_values",
     "gradcheck", "GradcheckError", "ShapeError", "DTypeError", "DeviceError", "float32",
-    "float64", "int64", "save", "load", "optim", "graph", "Graph", "check_tied_gradient", "TiedGradient",
+    "float64", "int64", "save", "load", "nn", "optim", "graph", "Graph", "check_tied_gradient",
+    "TiedGradient",
 ]

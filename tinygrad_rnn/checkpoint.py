@@ -49,6 +49,11 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     or None — e.g. ``{"model": model, "optim": opt, "epoch": 3}``. Objects with
     ``state_dict()`` inside the structure are saved as their state dicts.
     """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if os.path.isdir(os.fspath(path)):
+        raise CheckpointError(f"save: {os.fspath(path)!r} is a directory; give a file name")
+    if not os.path.isdir(folder):
+        raise CheckpointError(f"save: the folder {folder!r} for {os.fspath(path)!r} does not exist")
     arrays: dict = {}
     tree = _flatten(obj, "", arrays)
     arrays[META_KEY] = backend.host_asarray(json.dumps({"format": FORMAT, "tree": tree}))

@@ -150,9 +150,16 @@ def graph(outputs: Tensor | list[Tensor] | tuple[Tensor, ...],
     Call it after ``backward()`` for gradient summaries; pass the ``record_messages()``
     recorder to get every node's gradient and every edge's message norm.
     """
+    if not isinstance(outputs, (Tensor, list, tuple)):
+        raise TypeError(f"graph() takes a Tensor or a list of Tensors, got {type(outputs).__name__}")
+    if messages is not None and not isinstance(messages, MessageRecorder):
+        raise TypeError("graph(messages=...) takes the recorder of `with record_messages() as "
+                        f"messages:`, got {type(messages).__name__}")
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     roots = []
     for k, t in enumerate(outs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"graph(): output {k} is a {type(t).__name__}, not a Tensor")
         if t._node is None:
             raise ValueError(f"graph(): output {k} does not require grad, so no graph was recorded "
                              f"for it (make a parameter with requires_grad=True, outside no_grad)")

@@ -48,6 +48,9 @@ def check_tied_gradient(param: Tensor, messages: MessageRecorder) -> TiedGradien
     """Show ``∂C/∂w = Σ_t ∂C/∂w_t`` on real numbers: the messages ``param`` received during a
     backward run inside ``record_messages()``, summed per time step, against ``param.grad``."""
     name = param.name or "w"
+    if not isinstance(messages, MessageRecorder):
+        raise TypeError("check_tied_gradient needs the recorder of `with record_messages() as "
+                        f"messages:`, got {type(messages).__name__}")
     if param._node is None or param.grad is None:
         raise ValueError(f"check_tied_gradient: {name!r} has no .grad; run loss.backward() inside "
                          f"`with record_messages() as messages:` first")

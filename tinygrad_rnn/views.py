@@ -78,6 +78,8 @@ def _kind(n: GraphNode) -> str:
 
 def _hidden_steps(g: Graph, first_last: int | None) -> set:
     steps = g.steps
+    if first_last is not None and (not isinstance(first_last, int) or first_last < 1):
+        raise ValueError(f"first_last must be a positive number of steps, got {first_last!r}")
     if first_last is None or len(steps) <= 2 * first_last + 1:
         return set()
     return set(steps[first_last:len(steps) - first_last])

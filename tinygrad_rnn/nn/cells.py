@@ -155,6 +155,7 @@ class RNNCell(_CellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
+        """One step: h_t from x_t and h_{t−1} (zeros when hx is None)."""
         x, (h,), unbatched = self._prepare(x, [("hx", hx)])
         h = rnn_step(self._xw(x), h, self.weight_hh.T, self.nonlinearity)
         return h.reshape(-1) if unbatched else h
@@ -176,9 +177,15 @@ class LSTMCell(_CellBase):
             self.weight_co = new_parameter(hidden_size, bound=k)
 
     def peepholes(self) -> tuple | None:
+        """(w_ci, w_cf, w_co) when the cell has peephole connections."""
         return (self.weight_ci, self.weight_cf, self.weight_co) if self.peephole else None
 
     def forward(self, x: Tensor, hx: tuple | None = None) -> tuple[Tensor, Tensor]:
+        """One step: (h_t, c_t) from x_t and (h_{t−1}, c_{t−1}) (zeros when hx is None)."""
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"{self!r}: the state must be a tuple (h, c), got "
+                            f"{type(hx).__name__}" + (f" of length {len(hx)}"
+                                                      if isinstance(hx, (tuple, list)) else ""))
         h0, c0 = hx if hx is not None else (None, None)
         x, (h, c), unbatched = self._prepare(x, [("h_0", h0), ("c_0", c0)])
         h, c = lstm_step(self._xw(x), h, c, self.weight_hh.T, self.peepholes(), self.fused)
@@ -195,6 +202,7 @@ class GRUCell(_CellBase):
         self.fused = fused
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
+        """One step: h_t from x_t and h_{t−1} (zeros when hx is None)."""
         x, (h,), unbatched = self._prepare(x, [("hx", hx)])
         h = gru_step(self._xw(x, fold_b_hh=False), h, self.weight_hh.T, self.bias_hh, self.fused)
         return h.reshape(-1) if unbatched else h
@@ -225,6 +233,7 @@ class JordanRNNCell(Module):
         self.bias_o = new_parameter(output_size, bound=k)
 
     def forward(self, x: Tensor, y_prev: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """One step: (o_t, h_t) from x_t and the previous output y_{t−1} (None at t = 1)."""
         check_input(self, x, f"(batch, {self.input_size})", self.input_size, (2,))
         z = x @ self.weight_ih.T + self.bias_h
         if y_prev is not None:

@@ -116,7 +116,10 @@ def _nll(fn, input, target, weight, ignore_index, reduction, from_logits: bool) 
         return loss.reshape(t.shape)
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / mask.sum()
+    total = mask.sum()
+    # every target ignored: the mean is 0/0 = nan, as in PyTorch, but the gradient stays 0
+    some = total.data > 0
+    return F.where(some, loss.sum() / F.where(some, total, 1.0), float("nan"))
 
 
 def cross_entropy(input: Tensor, target: Tensor | Sequence[int], weight: Tensor | None = None,

@@ -9,9 +9,13 @@ call IRNN — ``W_hh = I``, ReLU units, small input weights, zero biases — so 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.tensor import Tensor
+
+if TYPE_CHECKING:
+    from tinygrad_rnn.nn.module import Module
 
 
 def _fill(t: Tensor, array) -> Tensor:
@@ -34,15 +38,18 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 
 def constant_(t: Tensor, value: float) -> Tensor:
+    """t = value everywhere."""
     t.data[...] = value
     return t
 
 
 def zeros_(t: Tensor) -> Tensor:
+    """t = 0."""
     return constant_(t, 0.0)
 
 
 def ones_(t: Tensor) -> Tensor:
+    """t = 1."""
     return constant_(t, 1.0)
 
 
@@ -88,7 +95,7 @@ def orthogonal_(t: Tensor, gain: float = 1.0) -> Tensor:
     return _fill(t, (gain * q).reshape(t.shape))
 
 
-def irnn_(rnn, input_std: float = 1e-3) -> None:
+def irnn_(rnn: Module, input_std: float = 1e-3) -> None:
     """Identity-RNN initialisation of an ``nn.RNN`` or ``nn.RNNCell`` with ReLU units.
 
     ``W_hh = I``, ``W_ih ~ N(0, input_std²)``, biases 0: at the start h_t = relu(W_ih x_t + h_{t−1}),

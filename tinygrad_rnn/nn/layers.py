@@ -6,7 +6,7 @@ import math
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.creation import zeros
-from tinygrad_rnn.functions import embedding
+from tinygrad_rnn.functions import embedding, where
 from tinygrad_rnn.nn import init
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.ops import ShapeError
@@ -31,6 +31,7 @@ class Linear(Module):
         self.register_parameter("bias", new_parameter(out_features, bound=bound) if bias else None)
 
     def forward(self, x: Tensor) -> Tensor:
+        """y = x Wᵀ + b over the last axis of x."""
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ShapeError(f"{self!r}: expected input with last dimension {self.in_features}, "
                              f"got shape {tuple(x.shape)}")
@@ -48,6 +49,11 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx must be within [{-num_embeddings}, "
+                                 f"{num_embeddings}), got {padding_idx}")
+            padding_idx %= num_embeddings  # −1 means the last row, as in PyTorch
         self.padding_idx = padding_idx
         self.weight = Parameter(zeros(num_embeddings, embedding_dim).data)
         init.normal_(self.weight)
@@ -55,12 +61,12 @@ class Embedding(Module):
             self.weight.data[padding_idx] = 0
 
     def forward(self, indices) -> Tensor:
+        """The rows W[indices]; with ``padding_idx``, that row's value is used but gets no gradient."""
         out = embedding(self.weight, indices)
-        if self.padding_idx is not None:  # the padding row gets no gradient, as in PyTorch
+        if self.padding_idx is not None:
             idx = backend.to_array(indices.data if isinstance(indices, Tensor) else indices,
                                    self.weight.device)
-            keep = Tensor._wrap((idx != self.padding_idx)[..., None].astype(out.dtype))
-            out = out * keep
+            out = where((idx != self.padding_idx)[..., None], out, out.detach())
         return out
 
     def extra_repr(self) -> str:
@@ -77,6 +83,7 @@ class Dropout(Module):
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:
+        """Dropout in training mode, the identity in eval mode."""
         return dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
@@ -108,6 +115,7 @@ class Sequential(Module):
         return len(self._modules)
 
     def forward(self, x):
+        """Each module's output is the next one's input."""
         for m in self._modules.values():
             x = m(x)
         return x

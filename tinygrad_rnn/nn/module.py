@@ -70,6 +70,7 @@ class Module:
             setattr(self, name, param)
 
     def forward(self, *args, **kwargs):
+        """The module's computation; sub-classes define it."""
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
@@ -90,10 +91,12 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
+        """This module and every sub-module."""
         for _, m in self.named_modules():
             yield m
 
     def children(self) -> Iterator[Module]:
+        """The direct sub-modules, in registration order."""
         yield from self._modules.values()
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
@@ -106,13 +109,21 @@ class Module:
                     yield (f"{module_name}.{name}" if module_name else name), p
 
     def parameters(self) -> Iterator[Parameter]:
+        """Every parameter once, in registration order (what an optimizer takes)."""
         for _, p in self.named_parameters():
             yield p
 
     # ---- state ------------------------------------------------------------------------
+    def _all_parameter_names(self) -> list[tuple[str, Parameter]]:
+        """Like named_parameters, but a parameter shared by two modules (tied weights)
+        appears under each of its names, as in PyTorch's state_dict."""
+        return [(f"{module_name}.{name}" if module_name else name, p)
+                for module_name, module in self.named_modules()
+                for name, p in module._parameters.items()]
+
     def state_dict(self) -> OrderedDict:
         """name → Tensor holding the parameter's values (shares memory; not recorded)."""
-        return OrderedDict((name, Tensor._wrap(p.data)) for name, p in self.named_parameters())
+        return OrderedDict((name, Tensor._wrap(p.data)) for name, p in self._all_parameter_names())
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
         """Copy values into the parameters, keeping their device and dtype.
@@ -122,7 +133,10 @@ class Module:
         mismatch always is, naming the key and both shapes.
         """
         from tinygrad_rnn.checkpoint import check_state
-        own = dict(self.named_parameters())
+        if not hasattr(state, "items"):
+            raise TypeError(f"{type(self).__name__}.load_state_dict needs a mapping of names to "
+                            f"arrays or Tensors, got {type(state).__name__}")
+        own = dict(self._all_parameter_names())
         given = {k: _host(v) for k, v in state.items()}
         check_state({k: tuple(p.shape) for k, p in own.items()},
                     {k: tuple(v.shape) for k, v in given.items()}, strict, type(self).__name__)
@@ -144,26 +158,33 @@ class Module:
         return self
 
     def cuda(self) -> Module:
+        """Move every parameter to the GPU."""
         return self.to("cuda")
 
     def cpu(self) -> Module:
+        """Move every parameter to host memory."""
         return self.to("cpu")
 
     def double(self) -> Module:
+        """Make every parameter float64 (gradient checks and parity tests run so)."""
         return self.to(dtype=backend.float64)
 
     def float(self) -> Module:
+        """Make every parameter float32."""
         return self.to(dtype=backend.float32)
 
     def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout active) for this module and its sub-modules."""
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
 
     def eval(self) -> Module:
+        """Evaluation mode: dropout off."""
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the accumulated gradients (leaf gradients add up across backward calls)."""
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None

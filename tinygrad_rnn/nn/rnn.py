@@ -58,6 +58,10 @@ class RNNBase(Module):
             raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         if peephole and self.mode != "LSTM":
             raise ValueError(f"{name}: peephole connections are an LSTM option")
+        if nonlinearity != "tanh" and self.mode != "RNN":
+            raise ValueError(f"{name}: nonlinearity is an RNN option ({name} has its own gates)")
+        if fused and (self.mode == "RNN" or peephole):
+            raise ValueError(f"{name}: fused=True exists for LSTM (without peepholes) and GRU only")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         self.bidirectional, self.nonlinearity = bidirectional, nonlinearity
@@ -96,7 +100,8 @@ class RNNBase(Module):
         return s
 
     # ---- forward ------------------------------------------------------------------------
-    def forward(self, input: Tensor, hx=None, lengths=None):
+    def forward(self, input: Tensor, hx: Tensor | tuple | None = None, lengths=None
+                ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
         """Run all layers and directions over the sequence; returns (output, h_n) or
         (output, (h_n, c_n)) for LSTM, as PyTorch does."""
         n_in, H = self.input_size, self.hidden_size
@@ -107,6 +112,9 @@ class RNNBase(Module):
         if self.batch_first and not unbatched:
             x = x.transpose(0, 1)
         T, B = x.shape[0], x.shape[1]
+        if T == 0:
+            raise ShapeError(f"{self!r}: the sequence has 0 time steps (input shape "
+                             f"{tuple(input.shape)})")
         states = self._initial_states(hx, B, x, unbatched, input)
         mask = self._mask(lengths, T, B, x)
         finals = [[] for _ in states]
@@ -214,11 +222,6 @@ class LSTM(RNNBase):
     """LSTM: c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(c_t), gates i, f, g, o as in PyTorch."""
 
     mode = "LSTM"
-
-    def __init__(self, *args, **kwargs):
-        if kwargs.get("nonlinearity", "tanh") != "tanh":
-            raise ValueError("LSTM has no nonlinearity option")
-        super().__init__(*args, **kwargs)
 
 
 class GRU(RNNBase):

@@ -35,7 +35,7 @@ from tinygrad_rnn.nn.cells import GRUCell, LSTMCell
 from tinygrad_rnn.nn.layers import Embedding, Linear
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.nn.rnn import GRU, LSTM
-from tinygrad_rnn.ops import ShapeError
+from tinygrad_rnn.ops import IndexOutOfRange, ShapeError
 from tinygrad_rnn.tensor import Tensor
 
 CELLS = {"gru": (GRU, GRUCell), "lstm": (LSTM, LSTMCell)}
@@ -331,6 +331,10 @@ def sequence_loss(logits: Tensor, targets, lengths=None) -> Tensor:
     is left out). ``logits`` (B, n_y, V), ``targets`` (B, n_y) integers, ``lengths`` (B,)."""
     targets = _host_tokens("sequence_loss", targets, "targets")
     B, n_y = targets.shape
+    V = logits.shape[-1]
+    if targets.size and (targets.min() < 0 or targets.max() >= V):
+        raise IndexOutOfRange(f"sequence_loss: targets range over [{targets.min()}, "
+                              f"{targets.max()}] but there are {V} classes")
     if tuple(logits.shape[:2]) != (B, n_y):
         raise ShapeError(f"sequence_loss: logits {tuple(logits.shape)} do not match targets "
                          f"{tuple(targets.shape)}")
