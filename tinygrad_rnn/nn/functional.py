@@ -117,9 +117,9 @@ def _nll(fn, input, target, weight, ignore_index, reduction, from_logits: bool) 
     if reduction == "sum":
         return loss.sum()
     total = mask.sum()
-    # every target ignored: the mean is 0/0 = nan, as in PyTorch, but the gradient stays 0
-    some = total.data > 0
-    return F.where(some, loss.sum() / F.where(some, total, 1.0), float("nan"))
+    if float(total.data) == 0:  # every target ignored: the mean is 0/0 = nan, as in PyTorch,
+        return loss.sum() * 0.0 + float("nan")  # but the gradient stays 0 (no NaN for the optimizer)
+    return loss.sum() / total
 
 
 def cross_entropy(input: Tensor, target: Tensor | Sequence[int], weight: Tensor | None = None,
