@@ -125,3 +125,14 @@ def test_gallery_tanh_rnn_gradient_vanishes_where_the_lstm_one_does_not():
     lstm = g.step_grad_norms(lane="lstm/l0/fwd")
     assert rnn[1] / rnn[30] < 1e-4 < lstm[1] / lstm[30]
     assert g.to_dot(view="collapsed") == tanh_vs_lstm(T=30).to_dot(view="collapsed")
+
+
+def test_committed_gallery_matches_the_code():
+    """graphs/*.dot are what `make graphs` writes today (regenerate them when this fails)."""
+    from pathlib import Path
+
+    from tinygrad_rnn.gallery import entries
+    folder = Path(__file__).resolve().parents[1] / "graphs"
+    for name, g, options in entries():
+        committed = (folder / f"{name}.dot").read_text(encoding="utf-8")
+        assert g.to_dot(**options) == committed, f"graphs/{name}.dot is stale: run make graphs"
