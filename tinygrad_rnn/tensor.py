@@ -83,6 +83,16 @@ _new = object.__new__
 FREED = ("freed",)  # marks saved arrays released by a backward pass
 
 
+def host_array(value):
+    """A Tensor, a NumPy/CuPy array or a (nested) list as a host NumPy array: for the
+    indices, lengths, masks and state values that modules check on the host."""
+    if isinstance(value, Tensor):
+        return backend.to_host(value.data)
+    if backend.is_array(value):
+        return backend.to_host(value)
+    return backend.host_asarray(value)
+
+
 def reachable(roots) -> set:
     """Every node the ``roots`` depend on, themselves included (a stack walk, no recursion)."""
     seen, stack = set(roots), list(roots)

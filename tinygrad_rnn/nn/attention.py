@@ -32,7 +32,7 @@ from tinygrad_rnn.functions import softmax, where
 from tinygrad_rnn.nn.layers import new_parameter
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.ops import DTypeError, ShapeError
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, host_array
 
 MASKED_SCORE = -1e9  # far below any real score: its exp is 0 and it cannot win the max
 
@@ -50,9 +50,7 @@ def key_mask(module, valid_lens, mask, B: int, Q: int, K: int, device: str):
     if valid_lens is not None and mask is not None:
         raise ValueError(f"{module!r}: give valid_lens or mask, not both")
     if valid_lens is not None:
-        lens = backend.host_asarray(valid_lens.numpy() if isinstance(valid_lens, Tensor)
-                                    else backend.to_host(valid_lens) if backend.is_array(valid_lens)
-                                    else valid_lens)
+        lens = host_array(valid_lens)
         if lens.dtype.kind not in "iu" or lens.shape not in ((B,), (B, Q)):
             raise ShapeError(f"{module!r}: valid_lens must be integers of shape ({B},) or "
                              f"({B}, {Q}) for {B} sequences and {Q} queries, got {lens.dtype} "
@@ -63,8 +61,7 @@ def key_mask(module, valid_lens, mask, B: int, Q: int, K: int, device: str):
         lens = lens.reshape(B, -1, 1)  # (B, 1 or Q, 1)
         host = backend.host_arange(K).reshape(1, 1, K) < lens
     elif mask is not None:
-        host = backend.host_asarray(mask.numpy() if isinstance(mask, Tensor)
-                                    else backend.to_host(mask) if backend.is_array(mask) else mask)
+        host = host_array(mask)
         if host.shape == (B, K):
             host = host.reshape(B, 1, K)
         if host.shape not in ((B, 1, K), (B, Q, K)):

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, host_array
 
 
 class Parameter(Tensor):
@@ -207,11 +207,7 @@ class Module:
 
 
 def _host(value):
-    """A state value (Tensor, NumPy/CuPy array, nested list) as a host array."""
-    if isinstance(value, Tensor):
-        return backend.to_host(value.data)
-    if backend.is_array(value):
-        return backend.to_host(value)
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
-        return value.detach().cpu().numpy()
-    return backend.host_asarray(value)
+    """A state value (Tensor, NumPy/CuPy array, torch tensor, nested list) as a host array."""
+    if not isinstance(value, Tensor) and hasattr(value, "detach") and hasattr(value, "numpy"):
+        return value.detach().cpu().numpy()  # a torch tensor
+    return host_array(value)

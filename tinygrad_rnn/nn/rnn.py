@@ -33,7 +33,7 @@ from tinygrad_rnn.nn.cells import ACTIVATIONS, check_input, check_state, gru_ste
 from tinygrad_rnn.nn.layers import dropout, new_parameter
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.ops import ShapeError
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, host_array
 
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 
@@ -201,7 +201,7 @@ class RNNBase(Module):
         """(T, B, 1) booleans: True where step t is a real step of sequence b."""
         if lengths is None:
             return None
-        host = backend.host_asarray(lengths.numpy() if isinstance(lengths, Tensor) else lengths)
+        host = host_array(lengths)
         if host.shape != (B,) or host.dtype.kind not in "iu":
             raise ShapeError(f"{self!r}: lengths must be {B} integers (one per sequence), got "
                              f"{host.dtype} array of shape {host.shape}")

@@ -36,7 +36,7 @@ from tinygrad_rnn.nn.layers import Embedding, Linear
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.nn.rnn import GRU, LSTM
 from tinygrad_rnn.ops import IndexOutOfRange, ShapeError
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, host_array
 
 CELLS = {"gru": (GRU, GRUCell), "lstm": (LSTM, LSTMCell)}
 
@@ -54,8 +54,7 @@ def _short(module) -> str:
 def _host_tokens(module, tokens, what: str, ndim: int = 2):
     """Integer tokens (list, array or Tensor) as a host array of rank ``ndim``."""
     name = _short(module)
-    host = backend.host_asarray(tokens.numpy() if isinstance(tokens, Tensor)
-                                else backend.to_host(tokens) if backend.is_array(tokens) else tokens)
+    host = host_array(tokens)
     if host.ndim != ndim or host.dtype.kind not in "iu":
         shape = "(B, T)" if ndim == 2 else "(B,)"
         raise ShapeError(f"{name}: {what} must be integer tokens of shape {shape}, got "
