@@ -47,7 +47,12 @@ class Summary:
         a = _host64(array)
         if a.size == 0:
             return None
-        return cls(math.sqrt(float((a * a).sum())), float(a.min()), float(a.max()))
+        return cls(norm(a), float(a.min()), float(a.max()))
+
+
+def norm(a) -> float:
+    """‖a‖ of a host array (the Frobenius norm for matrices)."""
+    return math.sqrt(float((a * a).sum()))
 
 
 def _host64(array):
@@ -254,7 +259,7 @@ class Graph:
         for e in self.edges:
             a = edge_grads.get((e.dst, e.index))
             if a is not None:
-                e.grad_norm = math.sqrt(float((a * a).sum()))
+                e.grad_norm = norm(a)
 
     @property
     def has_gradients(self) -> bool:

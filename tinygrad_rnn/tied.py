@@ -9,11 +9,10 @@ such as ``W_hh.T`` that a layer takes once for all steps) and sets their sum nex
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from tinygrad_rnn.autograd import MessageRecorder
-from tinygrad_rnn.graph import _STEP, _VIEW_BACK, _host64, short_name
+from tinygrad_rnn.graph import _STEP, _VIEW_BACK, _host64, norm, short_name
 from tinygrad_rnn.tensor import Tensor
 
 
@@ -33,15 +32,11 @@ class TiedGradient:
 
     def __str__(self) -> str:
         sym = short_name(self.name)
-        parts = "  ".join(f"‖t={s}‖={_norm(c):.4g}" if s is not None else f"‖·‖={_norm(c):.4g}"
+        parts = "  ".join(f"‖t={s}‖={norm(c):.4g}" if s is not None else f"‖·‖={norm(c):.4g}"
                           for s, c in zip(self.steps, self.contributions))
         return (f"∂C/∂{sym} = Σ_t ∂C/∂{sym}_t over {len(self.steps)} uses: {parts}\n"
-                f"‖Σ_t‖ = {_norm(self.total):.6g}, ‖{sym}.grad‖ = {_norm(self.grad):.6g}, "
+                f"‖Σ_t‖ = {norm(self.total):.6g}, ‖{sym}.grad‖ = {norm(self.grad):.6g}, "
                 f"max |Σ_t − grad| = {self.max_abs_error:.3g}")
-
-
-def _norm(a) -> float:
-    return math.sqrt(float((a * a).sum()))
 
 
 def check_tied_gradient(param: Tensor, messages: MessageRecorder) -> TiedGradient:
