@@ -249,7 +249,9 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                 raise _freed_error(node)
             if create_graph:
                 saved = _as_tensor_saved(node)
-            attrs, shapes, vjps = node.attrs, node.shapes, op.vjps
+            elif not retain_graph:
+                node.saved = FREED  # release what this op kept for backward (``saved`` holds it)
+            attrs, vjps, broadcasts = node.attrs, op.vjps, op.broadcasts
             for i, parent in enumerate(node.inputs):
                 if type(parent) is not Node or (needed is not None and parent not in needed):
                     continue  # a constant, or a branch that leads to no requested input
@@ -257,8 +259,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                 if type(gi) is IndexedGrad:
                     _add_indexed(grads, owned, heap, node, i, parent, gi, observe)
                     continue
-                if shapes is not None and gi.shape != shapes[i]:
-                    gi = sum_to(gi, shapes[i])  # undo broadcasting: the one place it happens
+                if broadcasts and gi.shape != parent.shape:
+                    gi = sum_to(gi, parent.shape)  # undo broadcasting: the one place it happens
                 if type(gi) not in ARRAY_TYPES and not create_graph:
                     gi = backend.ensure_array(gi)  # NumPy makes 0-d results scalars
                 if observe:
@@ -275,8 +277,6 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                 else:
                     grads[parent] = backend.ensure_array(old + gi)
                     owned.add(parent)
-            if not retain_graph:
-                node.saved = FREED  # release what this op kept for backward
     return found
 
 

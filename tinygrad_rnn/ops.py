@@ -108,9 +108,7 @@ def apply(op: Op, *inputs, **attrs) -> Tensor:
     if not STATE.grad_enabled or not any(type(p) is Node for p in parents):
         return Tensor._wrap(out)
     saved = (out if op.save_out else None, *(arrays if op.save_in else [None] * len(arrays)))
-    shapes = tuple([a.shape if backend.is_array(a) else () for a in arrays]) if op.broadcasts \
-        else None
-    return Tensor._wrap(out, Node(op, tuple(parents), saved, attrs, shapes, out))
+    return Tensor._wrap(out, Node(op, tuple(parents), saved, attrs, out))
 
 
 # apply1 and apply2 are apply() for one and two inputs, written out: they run for nearly every
@@ -130,7 +128,7 @@ def apply1(op: Op, x, attrs: dict = NO_ATTRS) -> Tensor:
     if parent is None or not STATE.grad_enabled:
         return Tensor._wrap(out)
     saved = (out if op.save_out else None, xd if op.save_in else None)
-    return Tensor._wrap(out, Node(op, (parent,), saved, attrs, None, out))
+    return Tensor._wrap(out, Node(op, (parent,), saved, attrs, out))
 
 
 def apply2(op: Op, x, y, attrs: dict = NO_ATTRS) -> Tensor:
@@ -154,14 +152,8 @@ def apply2(op: Op, x, y, attrs: dict = NO_ATTRS) -> Tensor:
         return Tensor._wrap(out)
     saved = (out if op.save_out else None, xd, yd) if op.save_in else \
         (out if op.save_out else None, None, None)
-    shapes = None
-    if op.broadcasts:  # keep the input shapes where broadcasting happened
-        xs = xd.shape if x_is_t else ()
-        ys = yd.shape if y_is_t else ()
-        if xs != ys or xs != out.shape:
-            shapes = (xs, ys)
     parents = (x if px is None else px, y if py is None else py)
-    return Tensor._wrap(out, Node(op, parents, saved, attrs, shapes, out))
+    return Tensor._wrap(out, Node(op, parents, saved, attrs, out))
 
 
 # ---- helpers the VJPs use: each works on raw arrays and on Tensors -------------------------

@@ -41,15 +41,14 @@ class Node:
     than the node: walking ranks downwards is a reverse topological order.
     """
 
-    __slots__ = ("op", "inputs", "saved", "attrs", "shapes", "scope", "rank", "shape",
-                 "dtype", "name", "watch", "value")
+    __slots__ = ("op", "inputs", "saved", "attrs", "scope", "rank", "shape", "dtype", "name",
+                 "watch", "value")
 
-    def __init__(self, op, inputs, saved, attrs, shapes, out):
+    def __init__(self, op, inputs, saved, attrs, out):
         self.op = op            # an ops.Op (None for a leaf)
         self.inputs = inputs
         self.saved = saved      # arrays the VJPs need; FREED once backward has used them
         self.attrs = attrs      # non-tensor arguments (axis, shape, index, ...)
-        self.shapes = shapes    # input shapes, kept only by broadcasting ops
         self.scope = STATE.scope
         self.rank = next(_ranks)
         self.shape = out.shape
@@ -105,7 +104,7 @@ def reachable(roots) -> set:
 
 
 def leaf_node(tensor: Tensor) -> Node:
-    node = Node(None, (), (), None, None, tensor.data)
+    node = Node(None, (), (), None, tensor.data)
     node.name = tensor._name
     node.watch = Watch()
     node.watch.leaf = weakref.ref(tensor)
