@@ -268,3 +268,53 @@ def test_where_with_a_broadcasting_condition_sums_gradients_back():
     y = leaf([1.0, 2.0, 3.0])
     tg.where(cond, y, y * 2).sum().backward()
     np.testing.assert_array_equal(y.grad.numpy(), [3, 4, 2])
+
+
+def _thin_product_graph(rng, uses):
+    """A weight used by thin (batch-2) products at 5 steps, plus the extra ``uses`` of it."""
+    W = leaf(rng.standard_normal((3, 3)) * 0.5)
+    h = tg.Tensor(rng.standard_normal((2, 3)), dtype="float64")
+    loss = 0
+    for t in range(5):
+        if t in uses:
+            loss = loss + uses[t](W)
+        h = (h @ W).tanh()
+    (loss + (h * h).sum()).backward()
+    return W.grad.numpy()
+
+
+@pytest.mark.parametrize("uses", [
+    {},                                                          # products only
+    {0: lambda W: (W * W).sum()},                                # a dense message first
+    {4: lambda W: (W * 3).sum()},                                # a dense message last
+    {2: lambda W: W[1].sum() * 2, 4: lambda W: W[:, 0].sum()},   # scatters among the products
+    {0: lambda W: W[0, 1] * 5, 3: lambda W: W.tanh().sum()},
+])
+def test_thin_product_gradients_summed_as_one_stacked_product_equal_the_step_by_step_sum(
+        uses, monkeypatch):
+    from tinygrad_rnn.ops import ProductGrad
+    stacked = _thin_product_graph(np.random.default_rng(0), uses)
+    monkeypatch.setattr(ProductGrad, "THIN", 0)  # every product summed one step at a time
+    step_by_step = _thin_product_graph(np.random.default_rng(0), uses)
+    np.testing.assert_allclose(stacked, step_by_step, rtol=1e-12, atol=1e-14)
+
+
+def test_only_thin_products_keep_their_weight_gradient_factored():
+    from tinygrad_rnn.ops import MATMUL, ProductGrad
+    dW = MATMUL.vjps[1]
+    W, g = np.ones((3, 4)), np.ones((2, 4))
+    assert type(dW(g, None, np.ones((2, 3)), W)) is ProductGrad
+    thick = np.ones((ProductGrad.THIN + 1, 3))
+    assert type(dW(np.ones((len(thick), 4)), None, thick, W)) is np.ndarray
+
+
+def test_recorded_messages_of_thin_products_are_per_step_arrays_that_sum_to_the_gradient():
+    W = leaf(np.array([[0.5, -0.2], [0.1, 0.3]]))
+    h = tg.Tensor([[1.0, -1.0]], dtype="float64")
+    with tg.record_messages() as rec:
+        for _ in range(4):
+            h = (h @ W).tanh()
+        h.sum().backward()
+    to_w = rec.to(W.node)
+    assert len(to_w) == 4 and all(isinstance(m[3], np.ndarray) for m in to_w)
+    np.testing.assert_allclose(sum(m[3] for m in to_w), W.grad.numpy(), atol=1e-14)

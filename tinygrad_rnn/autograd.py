@@ -17,7 +17,7 @@ import functools
 import heapq
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.ops import ARRAY_TYPES, IndexedGrad, raw, sum_to
+from tinygrad_rnn.ops import ARRAY_TYPES, IndexedGrad, ProductGrad, raw, sum_to
 from tinygrad_rnn.tensor import FREED, STATE, Node, Tensor, Watch, reachable
 
 # ---- switches -------------------------------------------------------------------------------
@@ -237,6 +237,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
         while heap:
             node = pop(heap)[1]
             g = grads.pop(node)
+            if type(g) is ProductGrad:  # every message has arrived: one stacked product
+                g = g.dense()
             if node.watch is not None:
                 g = _apply_watch(node, g, create_graph, to_leaves)
             if targets is not None and node in targets:
@@ -249,15 +251,15 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                 raise _freed_error(node)
             if create_graph:
                 saved = _as_tensor_saved(node)
-            elif not retain_graph:
+            if not retain_graph:
                 node.saved = FREED  # release what this op kept for backward (``saved`` holds it)
             attrs, vjps, broadcasts = node.attrs, op.vjps, op.broadcasts
             for i, parent in enumerate(node.inputs):
                 if type(parent) is not Node or (needed is not None and parent not in needed):
                     continue  # a constant, or a branch that leads to no requested input
                 gi = vjps[i](g, *saved, **attrs) if attrs else vjps[i](g, *saved)
-                if type(gi) is IndexedGrad:
-                    _add_indexed(grads, owned, heap, node, i, parent, gi, observe)
+                if type(gi) in FACTORED:
+                    _add_factored(grads, owned, heap, node, i, parent, gi, observe)
                     continue
                 if broadcasts and gi.shape != parent.shape:
                     gi = sum_to(gi, parent.shape)  # undo broadcasting: the one place it happens
@@ -272,6 +274,10 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                     push(heap, (-parent.rank, parent))
                 elif parent in owned:
                     old += gi
+                elif type(old) is ProductGrad:
+                    grads[parent] = old = old.dense()
+                    old += gi
+                    owned.add(parent)
                 elif create_graph:
                     grads[parent] = old + gi
                 else:
@@ -282,21 +288,37 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
 
 def _observe(node: Node, i: int, parent: Node, gi) -> None:
     """Anomaly check and message recording for one edge (only when switched on)."""
+    if type(gi) in FACTORED:
+        gi = gi.dense()
     if STATE.anomaly:
-        _check_finite(node, i, gi.values if type(gi) is IndexedGrad else gi)
+        _check_finite(node, i, gi)
     if STATE.recorder is not None:
-        STATE.recorder.messages.append((node, i, parent, gi.dense() if type(gi) is IndexedGrad
-                                        else raw(gi)))
+        STATE.recorder.messages.append((node, i, parent, raw(gi)))
 
 
-def _add_indexed(grads, owned, heap, node, i, parent, gi, observe: bool) -> None:
-    """Add a sparse gradient (from x[index]) into the parent's gradient, in place if we can."""
+FACTORED = (IndexedGrad, ProductGrad)  # gradients kept in factored form until they are summed
+
+
+def _add_factored(grads, owned, heap, node, i, parent, gi, observe: bool) -> None:
+    """Add a factored gradient (x[index]'s scatter, a product's Xᵀ G) into the parent's.
+
+    Products to one parent are collected (see ProductGrad); a scatter is added in place.
+    """
     if observe:
         _observe(node, i, parent, gi)
     old = grads.get(parent)
     if old is None:
-        grads[parent] = gi.dense()
         heapq.heappush(heap, (-parent.rank, parent))
+        if type(gi) is ProductGrad:
+            grads[parent] = gi  # ours: later products extend it
+            return
+        grads[parent] = gi.dense()
+    elif type(old) is ProductGrad:
+        if type(gi) is ProductGrad:
+            old.extend(gi)
+            return
+        grads[parent] = old = old.dense()
+        gi.add_to(old)
     else:
         if parent not in owned:
             grads[parent] = old = old.copy()
