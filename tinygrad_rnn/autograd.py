@@ -222,7 +222,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
     With ``targets`` (a dict node → slot) the gradients of those nodes are returned instead
     of being accumulated into leaves, and only ``needed`` nodes are visited.
     """
-    grads, heap, found = {}, [], {}
+    grads, found = {}, {}  # node → its gradient so far; the gradients of targets
+    heap, waiting = [], {}  # −rank of every node with a gradient pending, and −rank → node
     owned = set()  # nodes whose summed gradient is an array we allocated (safe to add into)
     push, pop = heapq.heappush, heapq.heappop
     for node, g in roots:
@@ -230,12 +231,13 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
             grads[node] = grads[node] + g
         else:
             grads[node] = g
-            push(heap, (-node.rank, node))
+            waiting[-node.rank] = node
+            push(heap, -node.rank)
     observe = STATE.recorder is not None or STATE.anomaly  # per-edge extras, off by default
     to_leaves = targets is None
     with _GradMode(create_graph):
         while heap:
-            node = pop(heap)[1]
+            node = waiting.pop(pop(heap))
             g = grads.pop(node)
             if type(g) is ProductGrad:  # every message has arrived: one stacked product
                 g = g.dense()
@@ -258,20 +260,22 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                 if type(parent) is not Node or (needed is not None and parent not in needed):
                     continue  # a constant, or a branch that leads to no requested input
                 gi = vjps[i](g, *saved, **attrs) if attrs else vjps[i](g, *saved)
-                if type(gi) in FACTORED:
-                    _add_factored(grads, owned, heap, node, i, parent, gi, observe)
-                    continue
+                if type(gi) not in ARRAY_TYPES:  # factored, a Tensor (create_graph) or a scalar
+                    if type(gi) in FACTORED:
+                        _add_factored(grads, owned, heap, waiting, node, i, parent, gi, observe)
+                        continue
+                    if not create_graph:
+                        gi = backend.ensure_array(gi)  # NumPy makes 0-d results scalars
                 if broadcasts and gi.shape != parent.shape:
                     gi = sum_to(gi, parent.shape)  # undo broadcasting: the one place it happens
-                if type(gi) not in ARRAY_TYPES and not create_graph:
-                    gi = backend.ensure_array(gi)  # NumPy makes 0-d results scalars
                 if observe:
                     _observe(node, i, parent, gi)
                 # the chain rule's sum: messages from several consumers add up
                 old = grads.get(parent)
                 if old is None:
                     grads[parent] = gi
-                    push(heap, (-parent.rank, parent))
+                    waiting[-parent.rank] = parent
+                    push(heap, -parent.rank)
                 elif parent in owned:
                     old += gi
                 elif type(old) is ProductGrad:
@@ -299,7 +303,7 @@ def _observe(node: Node, i: int, parent: Node, gi) -> None:
 FACTORED = (IndexedGrad, ProductGrad)  # gradients kept in factored form until they are summed
 
 
-def _add_factored(grads, owned, heap, node, i, parent, gi, observe: bool) -> None:
+def _add_factored(grads, owned, heap, waiting, node, i, parent, gi, observe: bool) -> None:
     """Add a factored gradient (x[index]'s scatter, a product's Xᵀ G) into the parent's.
 
     Products to one parent are collected (see ProductGrad); a scatter is added in place.
@@ -308,7 +312,8 @@ def _add_factored(grads, owned, heap, node, i, parent, gi, observe: bool) -> Non
         _observe(node, i, parent, gi)
     old = grads.get(parent)
     if old is None:
-        heapq.heappush(heap, (-parent.rank, parent))
+        waiting[-parent.rank] = parent
+        heapq.heappush(heap, -parent.rank)
         if type(gi) is ProductGrad:
             grads[parent] = gi  # ours: later products extend it
             return
