@@ -124,6 +124,22 @@ def ensure_array(obj):
     return obj if type(obj) in _XP_BY_TYPE else numpy.asarray(obj)
 
 
+_CONSTANTS: dict = {}
+
+
+def constant(value: float, like):
+    """``value`` as an operand of arithmetic with ``like``: a read-only 0-d array of its dtype for
+    a NumPy array (NumPy takes ~1 µs longer per call with a Python float), else the number."""
+    if type(like) is not numpy.ndarray:
+        return value
+    key = (value, like.dtype)
+    c = _CONSTANTS.get(key)
+    if c is None:
+        c = _CONSTANTS[key] = numpy.array(value, like.dtype)
+        c.flags.writeable = False
+    return c
+
+
 def is_scalar(obj) -> bool:
     return isinstance(obj, (int, float, bool, numpy.number, numpy.bool_))
 

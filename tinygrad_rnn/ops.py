@@ -24,7 +24,7 @@ from __future__ import annotations
 import operator
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.tensor import STATE, Node, Tensor
+from tinygrad_rnn.tensor import STATE, Node, Tensor, record
 
 ARRAY_TYPES = backend.ARRAY_TYPES
 
@@ -44,12 +44,13 @@ class DTypeError(TypeError):
 class Op:
     """A primitive operation: forward on backend arrays, one VJP per input."""
 
-    __slots__ = ("name", "forward", "vjps", "save_in", "save_out", "broadcasts")
+    __slots__ = ("name", "forward", "vjps", "saves", "save_in", "save_out", "broadcasts")
 
     def __init__(self, name, forward, vjps, saves="", broadcasts=False):
         self.name = name
         self.forward = forward
         self.vjps = vjps
+        self.saves = saves
         self.save_in = "in" in saves
         self.save_out = "out" in saves
         self.broadcasts = broadcasts
@@ -89,6 +90,7 @@ def _op_error(op, inputs, attrs, err) -> Exception:
 
 
 NO_ATTRS: dict = {}  # shared by ops without attributes; never mutated
+_NONE2, _NONE3 = (None, None), (None, None, None)  # what ops that save nothing keep
 
 
 def apply(op: Op, *inputs, **attrs) -> Tensor:
@@ -108,7 +110,7 @@ def apply(op: Op, *inputs, **attrs) -> Tensor:
     if not STATE.grad_enabled or not any(type(p) is Node for p in parents):
         return Tensor._wrap(out)
     saved = (out if op.save_out else None, *(arrays if op.save_in else [None] * len(arrays)))
-    return Tensor._wrap(out, Node(op, tuple(parents), saved, attrs, out))
+    return record(op, tuple(parents), saved, attrs, out)
 
 
 # apply1 and apply2 are apply() for one and two inputs, written out: they run for nearly every
@@ -127,8 +129,8 @@ def apply1(op: Op, x, attrs: dict = NO_ATTRS) -> Tensor:
     parent = x._node
     if parent is None or not STATE.grad_enabled:
         return Tensor._wrap(out)
-    saved = (out if op.save_out else None, xd if op.save_in else None)
-    return Tensor._wrap(out, Node(op, (parent,), saved, attrs, out))
+    saved = (out if op.save_out else None, xd if op.save_in else None) if op.saves else _NONE2
+    return record(op, (parent,), saved, attrs, out)
 
 
 def apply2(op: Op, x, y, attrs: dict = NO_ATTRS) -> Tensor:
@@ -151,9 +153,9 @@ def apply2(op: Op, x, y, attrs: dict = NO_ATTRS) -> Tensor:
     if (px is None and py is None) or not STATE.grad_enabled:
         return Tensor._wrap(out)
     saved = (out if op.save_out else None, xd, yd) if op.save_in else \
-        (out if op.save_out else None, None, None)
+        (out, None, None) if op.save_out else _NONE3
     parents = (x if px is None else px, y if py is None else py)
-    return Tensor._wrap(out, Node(op, parents, saved, attrs, out))
+    return record(op, parents, saved, attrs, out)
 
 
 # ---- helpers the VJPs use: each works on raw arrays and on Tensors -------------------------
@@ -264,8 +266,12 @@ EXP = Op("exp", backend.elementwise("exp"),
 LOG = Op("log", backend.elementwise("log"),
          (lambda g, out, x: g / x,), saves="in")
 
+def _one_minus(y):
+    return backend.constant(1.0, y) - y
+
+
 TANH = Op("tanh", backend.elementwise("tanh"),               # tanh' = 1 − y²
-          (lambda g, out, x: g * (1 - out * out),), saves="out")
+          (lambda g, out, x: g * _one_minus(out * out),), saves="out")
 
 
 def _sigmoid_forward(x):
@@ -273,14 +279,14 @@ def _sigmoid_forward(x):
     # the dtype, which changes σ only below the smallest normal number
     xp = backend.xp_of(x)
     t = xp.negative(x)
-    xp.minimum(t, 88.0 if x.dtype.itemsize <= 4 else 708.0, out=t)
+    xp.minimum(t, backend.constant(88.0 if x.dtype.itemsize <= 4 else 708.0, x), out=t)
     xp.exp(t, out=t)
-    t += 1
+    t += backend.constant(1.0, x)
     return xp.reciprocal(t, out=t)
 
 
 SIGMOID = Op("sigmoid", _sigmoid_forward,                    # σ' = y(1 − y)
-             (lambda g, out, x: g * out * (1 - out),), saves="out")
+             (lambda g, out, x: g * out * _one_minus(out),), saves="out")
 
 RELU = Op("relu", lambda x: backend.xp_of(x).maximum(x, 0),
           (lambda g, out, x: g * (raw(out) > 0),), saves="out")

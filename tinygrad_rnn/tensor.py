@@ -41,21 +41,17 @@ class Node:
     than the node: walking ranks downwards is a reverse topological order.
     """
 
-    __slots__ = ("op", "inputs", "saved", "attrs", "scope", "rank", "shape", "dtype", "name",
-                 "watch", "value")
-
-    def __init__(self, op, inputs, saved, attrs, out):
-        self.op = op            # an ops.Op (None for a leaf)
-        self.inputs = inputs
-        self.saved = saved      # arrays the VJPs need; FREED once backward has used them
-        self.attrs = attrs      # non-tensor arguments (axis, shape, index, ...)
-        self.scope = STATE.scope
-        self.rank = next(_ranks)
-        self.shape = out.shape
-        self.dtype = out.dtype
-        self.name = None
-        self.watch = None       # a Watch when hooks, retain_grad or a leaf tensor need it
-        self.value = out if STATE.keep_values else None  # for pictures (autograd.keep_values)
+    __slots__ = (
+        "op",      # an ops.Op (None for a leaf)
+        "inputs",  # the ordered inputs: Nodes, or constants that need no gradient
+        "saved",   # arrays the VJPs need; FREED once backward has used them
+        "attrs",   # non-tensor arguments (axis, shape, index, ...)
+        "scope",   # the scope path it was made in, e.g. "lstm/l0/fwd/t=3"
+        "rank",    # creation order
+        "shape", "dtype", "name",
+        "watch",   # a Watch when hooks, retain_grad or a leaf tensor need it
+        "value",   # the forward output, kept only inside autograd.keep_values (for pictures)
+    )
 
     @property
     def is_leaf(self) -> bool:
@@ -65,6 +61,31 @@ class Node:
         op = "leaf" if self.op is None else self.op.name
         where = f" in {self.scope}" if self.scope else ""
         return f"<Node {op}{where} shape={self.shape}>"
+
+
+def record(op, inputs, saved, attrs, out) -> Tensor:
+    """A Tensor of the array ``out`` with the Node that records how it was made.
+
+    The one place Nodes are made, written out flat: it runs once per recorded op.
+    """
+    node = _new(Node)
+    node.op = op
+    node.inputs = inputs
+    node.saved = saved
+    node.attrs = attrs
+    node.scope = STATE.scope
+    node.rank = next(_ranks)
+    node.shape = out.shape
+    node.dtype = out.dtype
+    node.name = None
+    node.watch = None
+    node.value = out if STATE.keep_values else None
+    t = _new(Tensor)
+    t.data = out
+    t.grad = None
+    t._node = node
+    t._name = None
+    return t
 
 
 class Watch:
@@ -104,7 +125,7 @@ def reachable(roots) -> set:
 
 
 def leaf_node(tensor: Tensor) -> Node:
-    node = Node(None, (), (), None, tensor.data)
+    node = record(None, (), (), None, tensor.data)._node
     node.name = tensor._name
     node.watch = Watch()
     node.watch.leaf = weakref.ref(tensor)
