@@ -21,6 +21,7 @@ Below the table, each primitive's public function checks its arguments and calls
 
 from __future__ import annotations
 
+import math
 import operator
 
 from tinygrad_rnn import backend
@@ -174,6 +175,8 @@ def sum_to(g, shape: tuple):
     gshape = g.shape
     if gshape == shape:
         return g
+    if math.prod(gshape) == math.prod(shape):  # broadcasting only added axes of size 1
+        return g.reshape(shape)
     lead = len(gshape) - len(shape)
     axes = tuple(i for i in range(lead) if gshape[i] != 1) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
@@ -482,17 +485,15 @@ class IndexedGrad:
         return _scatter_forward(self.values, self.index, self.shape, self.basic)
 
 
-def _scatter(g, index, shape, basic):
+def _scatter(g, out, x, index, shape, basic):                # the VJP of x[index]
     if isinstance(g, Tensor):  # create_graph: a differentiable scatter
         return apply1(SCATTER, g, {"index": index, "shape": shape, "basic": basic})
     return IndexedGrad(g, index, shape, basic)
 
 
-GETITEM = Op("getitem", lambda x, index, shape, basic: x[index],
-             (lambda g, out, x, index, shape, basic: _scatter(g, index, shape, basic),))
+GETITEM = Op("getitem", lambda x, index, shape, basic: x[index], (_scatter,))
 
-EMBEDDING = Op("embedding", lambda weight, index, shape, basic: weight[index],
-               (lambda g, out, weight, index, shape, basic: _scatter(g, index, shape, basic),))
+EMBEDDING = Op("embedding", lambda weight, index, shape, basic: weight[index], (_scatter,))
 
 SCATTER = Op("scatter_add", _scatter_forward,                 # the VJP of indexing, and back
              (lambda g, out, x, index, shape, basic: _index(g, index),))
