@@ -119,3 +119,27 @@ def test_repeated_indices_accumulate_on_the_gpu():
     e = tg.zeros(3, 2, device="cuda", requires_grad=True)
     tg.embedding(e, np.array([1, 1, 2])).sum().backward()
     np.testing.assert_array_equal(e.grad.numpy(), [[0, 0], [2, 2], [1, 1]])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numpy_constants_keep_the_arrays_dtype_and_cannot_be_changed(dtype):
+    from tinygrad_rnn import backend
+    y = np.full((2, 3), 0.25, dtype=dtype)
+    one = backend.constant(1.0, y)
+    assert one.shape == () and one.dtype == y.dtype and (one - y).dtype == y.dtype
+    assert backend.constant(1.0, y) is one  # cached: made once per value and dtype
+    with pytest.raises(ValueError):
+        one[...] = 2.0
+    assert backend.constant(1.0, tg.tensor([1.0])) == 1.0  # Tensors (create_graph) get the number
+
+
+def test_sigmoid_and_tanh_keep_float32_and_saturate_without_warnings():
+    import warnings
+    x = tg.tensor([-1000.0, -20.0, 0.0, 20.0, 1000.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = x.sigmoid()
+        (y.sum() + x.tanh().sum()).backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32
+    # σ(−1000) is capped at e^−88, below the smallest normal float32: 0 for every purpose
+    np.testing.assert_allclose(y.numpy(), [0.0, 2.0611537e-09, 0.5, 1.0, 1.0], rtol=1e-6, atol=1e-37)
