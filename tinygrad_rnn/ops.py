@@ -278,14 +278,12 @@ TANH = Op("tanh", backend.elementwise("tanh"),               # tanh' = 1 − y²
 
 
 def _sigmoid_forward(x):
-    # σ(x) = 1/(1 + e^−x), in place in one buffer; −x is capped where e^−x would overflow
-    # the dtype, which changes σ only below the smallest normal number
+    # σ(x) = eˣ/(1 + eˣ) in four array calls; x is capped where eˣ would overflow the dtype
+    # (σ is 1 there to the last bit), and eˣ underflowing to 0 for very negative x is silent
     xp = backend.xp_of(x)
-    t = xp.negative(x)
-    xp.minimum(t, backend.constant(88.0 if x.dtype.itemsize <= 4 else 708.0, x), out=t)
-    xp.exp(t, out=t)
-    t += backend.constant(1.0, x)
-    return xp.reciprocal(t, out=t)
+    e = xp.minimum(x, backend.constant(88.0 if x.dtype.itemsize <= 4 else 708.0, x))
+    xp.exp(e, out=e)
+    return xp.divide(e, e + backend.constant(1.0, x), out=e)
 
 
 SIGMOID = Op("sigmoid", _sigmoid_forward,                    # σ' = y(1 − y)
