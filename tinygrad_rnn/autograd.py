@@ -6,6 +6,11 @@ arrive at one node from several consumers are summed. Nothing here knows about R
 this loop run over an unrolled graph, and a weight shared by T time steps receives T
 messages whose sum is its gradient (∂C/∂w = Σ_t ∂C/∂w_t).
 
+Two kinds of message are kept factored until they are summed, for speed only (the sums are
+the same): the gradient of ``x[index]`` (``ops.IndexedGrad``, added into x's gradient in place)
+and the gradient Xᵀ G of a thin product's right factor (``ops.ProductGrad``: a weight's T
+messages become one product of stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]).
+
 There is no recursion anywhere, so a 100,000-step unrolled graph backpropagates, and the
 arrays an op saved are released as soon as its VJPs have run (unless ``retain_graph``).
 """

@@ -357,13 +357,15 @@ class ProductGrad:
 
     A weight used at T steps receives T messages X_tᵀ G_t; their sum is one product of
     stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]. With few rows per step (a
-    small batch) one product with T times the rows is several times faster than T thin ones
-    and their T additions, so the engine stacks the factors of every message to one weight
-    and multiplies once, when the weight's gradient is complete.
+    small batch) one product with T times the rows is faster than T thin ones and their T
+    additions, so the engine stacks the factors of every message to one weight and multiplies
+    once, when the weight's gradient is complete.
     """
 
     __slots__ = ("xs", "gs")
-    THIN = 16  # at most this many rows per message; with more, BLAS is fast on each alone
+    # at most this many rows per message: benchmarks/bench_products.py measures stacking
+    # 1.2–5× faster at 1–4 rows, never slower at 8, and up to 1.1× slower at 16
+    THIN = 8
 
     def __init__(self, x, g):
         self.xs, self.gs = [x], [g]
