@@ -318,3 +318,56 @@ def test_recorded_messages_of_thin_products_are_per_step_arrays_that_sum_to_the_
     to_w = rec.to(W.node)
     assert len(to_w) == 4 and all(isinstance(m[3], np.ndarray) for m in to_w)
     np.testing.assert_allclose(sum(m[3] for m in to_w), W.grad.numpy(), atol=1e-14)
+
+
+def test_stacked_products_are_multiplied_out_every_STACK_rows(monkeypatch):
+    from tinygrad_rnn.ops import ProductGrad
+    monkeypatch.setattr(ProductGrad, "STACK", 3)  # 5 messages of 2 rows: folds after 2 and 4
+    folded = _thin_product_graph(np.random.default_rng(1), {})
+    monkeypatch.setattr(ProductGrad, "THIN", 0)
+    step_by_step = _thin_product_graph(np.random.default_rng(1), {})
+    np.testing.assert_allclose(folded, step_by_step, rtol=1e-12, atol=1e-14)
+
+
+def test_backward_memory_of_thin_products_does_not_grow_with_the_unroll_length():
+    import tracemalloc
+
+    def peak_of_backward(steps):
+        W = leaf(np.random.default_rng(0).standard_normal((64, 64)) * 0.1)
+        h = tg.Tensor(np.ones((1, 64)), dtype="float64")
+        for _ in range(steps):
+            h = (h @ W).tanh()
+        loss = h.sum()
+        tracemalloc.start()
+        loss.backward()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak
+
+    # pending factors are multiplied out every ProductGrad.STACK rows (held until the end,
+    # 4000 steps would hold 4000 rows × 128 numbers × 8 bytes twice over: ~8 MB)
+    assert peak_of_backward(4000) < 1.5 * peak_of_backward(1000)
+
+
+def test_a_hook_that_updates_a_weight_in_place_does_not_change_other_gradients():
+    W = leaf(np.ones((3, 2)))
+    E = leaf(np.ones((2, 3)))
+    E.register_hook(lambda g: E.data.__isub__(0.5 * g.numpy()))  # an optimizer step in a hook
+    (E @ W).sum().backward()
+    np.testing.assert_array_equal(W.grad.numpy(), np.full((3, 2), 2.0))  # from E before the step
+
+
+def test_a_hook_may_return_an_array_under_create_graph():
+    h, W = leaf(np.ones((2, 2))), leaf(np.ones((2, 2)))
+    b = (h @ W) * 2
+    b.register_hook(lambda g: np.full((2, 2), 1.0))
+    (dW,) = tg.grad(b.sum(), W, create_graph=True)
+    np.testing.assert_array_equal(dW.numpy(), np.full((2, 2), 4.0))  # hᵀ (2 · ones)
+
+
+def test_a_leaf_whose_data_was_replaced_by_another_shape_gets_a_gradient_of_the_new_shape():
+    x = leaf(np.ones(3))
+    x.data = np.ones((1, 3))
+    (x + tg.Tensor(np.ones((2, 3)), dtype="float64")).sum().backward()
+    assert x.grad.shape == (1, 3)
+    np.testing.assert_array_equal(x.grad.numpy(), [[2.0, 2.0, 2.0]])

@@ -143,3 +143,8 @@ def test_sigmoid_and_tanh_keep_float32_and_saturate_without_warnings():
     assert y.dtype == np.float32 and x.grad.dtype == np.float32
     # σ(−1000) underflows silently to 0; σ(1000) is 1 without overflowing e^1000
     np.testing.assert_allclose(y.numpy(), [0.0, 2.0611537e-09, 0.5, 1.0, 1.0], rtol=1e-6, atol=1e-37)
+
+
+def test_float16_sigmoid_saturates_to_one_not_nan():
+    y = tg.Tensor(np.array([-30.0, 0.0, 11.5, 20.0, 1e4], dtype="float16")).sigmoid()
+    np.testing.assert_array_equal(y.numpy(), np.array([0.0, 0.5, 1.0, 1.0, 1.0], dtype="float16"))

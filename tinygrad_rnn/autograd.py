@@ -12,7 +12,8 @@ and the gradient Xᵀ G of a thin product's right factor (``ops.ProductGrad``: a
 messages become one product of stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]).
 
 There is no recursion anywhere, so a 100,000-step unrolled graph backpropagates, and the
-arrays an op saved are released as soon as its VJPs have run (unless ``retain_graph``).
+arrays an op saved are released as soon as its VJPs have run (unless ``retain_graph``; the
+factors of pending products are held until at most ``ProductGrad.STACK`` rows have piled up).
 """
 
 from __future__ import annotations
@@ -228,7 +229,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
     of being accumulated into leaves, and only ``needed`` nodes are visited.
     """
     grads, found = {}, {}  # node → its gradient so far; the gradients of targets
-    heap, waiting = [], {}  # −rank of every node with a gradient pending, and −rank → node
+    heap, waiting = [], {}  # −rank of every node with a gradient pending (ranks are unique),
+    #                         and −rank → that node
     owned = set()  # nodes whose summed gradient is an array we allocated (safe to add into)
     push, pop = heapq.heappush, heapq.heappop
     for node, g in roots:
@@ -247,6 +249,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
             if type(g) is ProductGrad:  # every message has arrived: one stacked product
                 g = g.dense()
             if node.watch is not None:
+                if node.watch.hooks:  # a hook may change arrays that pending products read
+                    _multiply_out_products(grads)
                 g = _apply_watch(node, g, create_graph, to_leaves)
             if targets is not None and node in targets:
                 found[node] = g
@@ -271,8 +275,10 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                         continue
                     if not create_graph:
                         gi = backend.ensure_array(gi)  # NumPy makes 0-d results scalars
-                if broadcasts and gi.shape != parent.shape:
-                    gi = sum_to(gi, parent.shape)  # undo broadcasting: the one place it happens
+                if broadcasts:  # undo broadcasting: the one place it happens
+                    shape = parent.shape if parent.op is not None else _leaf_shape(parent)
+                    if gi.shape != shape:
+                        gi = sum_to(gi, shape)
                 if observe:
                     _observe(node, i, parent, gi)
                 # the chain rule's sum: messages from several consumers add up
@@ -283,7 +289,7 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                     push(heap, -parent.rank)
                 elif parent in owned:
                     old += gi
-                elif type(old) is ProductGrad:
+                elif type(old) is ProductGrad:  # products so far, then this dense message
                     grads[parent] = old = old.dense()
                     old += gi
                     owned.add(parent)
@@ -303,6 +309,18 @@ def _observe(node: Node, i: int, parent: Node, gi) -> None:
         _check_finite(node, i, gi)
     if STATE.recorder is not None:
         STATE.recorder.messages.append((node, i, parent, raw(gi)))
+
+
+def _leaf_shape(node: Node) -> tuple:
+    """A leaf's current shape: its tensor's data may have been replaced since it was made."""
+    tensor = node.watch.leaf()
+    return node.shape if tensor is None else tensor.data.shape
+
+
+def _multiply_out_products(grads: dict) -> None:
+    for node, g in grads.items():
+        if type(g) is ProductGrad:
+            grads[node] = g.dense()
 
 
 FACTORED = (IndexedGrad, ProductGrad)  # gradients kept in factored form until they are summed

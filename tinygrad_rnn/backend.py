@@ -8,6 +8,7 @@ never touch it.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy
@@ -138,6 +139,17 @@ def constant(value: float, like):
         c = _CONSTANTS[key] = numpy.array(value, like.dtype)
         c.flags.writeable = False
     return c
+
+
+_EXP_LIMITS: dict = {}
+
+
+def exp_limit(dtype) -> float:
+    """The largest whole x with a finite eˣ in ``dtype`` (11, 88, 709 for float16/32/64)."""
+    limit = _EXP_LIMITS.get(dtype)
+    if limit is None:
+        limit = _EXP_LIMITS[dtype] = float(math.floor(math.log(float(numpy.finfo(dtype).max))))
+    return limit
 
 
 def is_scalar(obj) -> bool:

@@ -13,8 +13,8 @@ The VJPs use only operations that work both on raw arrays and on Tensors (operat
 arrays, which records nothing and costs what NumPy costs; ``create_graph=True`` runs the very
 same functions on Tensors, so gradients of gradients come for free.
 
-Broadcasting is undone in one place: ops marked ``broadcasts=True`` keep their input shapes
-and the engine sums each gradient back to its input's shape with :func:`sum_to`.
+Broadcasting is undone in one place: for ops marked ``broadcasts=True`` the engine sums each
+gradient back to the shape of the input's own node with :func:`sum_to`.
 Below the table, each primitive's public function checks its arguments and calls
 :func:`apply`. Functions composed from primitives (mean, split, ...) live in ``compose.py``.
 """
@@ -175,7 +175,7 @@ def sum_to(g, shape: tuple):
     gshape = g.shape
     if gshape == shape:
         return g
-    if math.prod(gshape) == math.prod(shape):  # broadcasting only added axes of size 1
+    if math.prod(gshape) == math.prod(shape):  # nothing was stretched: no sum, only a reshape
         return g.reshape(shape)
     lead = len(gshape) - len(shape)
     axes = tuple(i for i in range(lead) if gshape[i] != 1) + tuple(
@@ -278,12 +278,11 @@ TANH = Op("tanh", backend.elementwise("tanh"),               # tanh' = 1 − y²
 
 
 def _sigmoid_forward(x):
-    # σ(x) = eˣ/(1 + eˣ) in four array calls; x is capped where eˣ would overflow the dtype
-    # (σ is 1 there to the last bit), and eˣ underflowing to 0 for very negative x is silent
+    # σ(x) = eˣ/(1 + eˣ); x is capped where eˣ would overflow the dtype (σ is 1 there to the
+    # last bit), and eˣ underflowing to 0 for very negative x is silent
     xp = backend.xp_of(x)
-    e = xp.minimum(x, backend.constant(88.0 if x.dtype.itemsize <= 4 else 708.0, x))
-    xp.exp(e, out=e)
-    return xp.divide(e, e + backend.constant(1.0, x), out=e)
+    e = xp.exp(xp.minimum(x, backend.constant(backend.exp_limit(x.dtype), x)))
+    return e / (e + backend.constant(1.0, x))
 
 
 SIGMOID = Op("sigmoid", _sigmoid_forward,                    # σ' = y(1 − y)
@@ -345,8 +344,8 @@ def _matmul_dx(g, out, x, y):                                 # dX = G Yᵀ
 
 def _matmul_dy(g, out, x, y):                                 # dY = Xᵀ G
     if x.ndim == 2 and y.ndim == 2:
-        if len(x) <= ProductGrad.THIN and not isinstance(g, Tensor):
-            return ProductGrad(x, g)
+        if len(x) <= ProductGrad.THIN and type(x) in ARRAY_TYPES and type(g) in ARRAY_TYPES:
+            return ProductGrad(x, g)  # summed with the other steps' products (not Tensors)
         return _mm(x.T, g)
     dy = _mm(_mT(x) if x.ndim > 1 else x.reshape((-1, 1)), _as_matrices(g, x, y))
     return dy.reshape(dy.shape[:-1]) if y.ndim == 1 else dy
@@ -358,30 +357,41 @@ class ProductGrad:
     A weight used at T steps receives T messages X_tᵀ G_t; their sum is one product of
     stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]. With few rows per step (a
     small batch) one product with T times the rows is faster than T thin ones and their T
-    additions, so the engine stacks the factors of every message to one weight and multiplies
-    once, when the weight's gradient is complete.
+    additions, so the engine stacks the factors of the messages to one weight and multiplies
+    once when the weight's gradient is complete, or whenever STACK rows have piled up (which
+    bounds the memory held for long sequences).
     """
 
-    __slots__ = ("xs", "gs")
-    # at most this many rows per message: benchmarks/bench_products.py measures stacking
-    # 1.2–5× faster at 1–4 rows, never slower at 8, and up to 1.1× slower at 16
-    THIN = 8
+    __slots__ = ("xs", "gs", "rows", "total")
+    THIN = 8     # stack messages of at most this many rows (benchmarks/bench_products.py)
+    STACK = 256  # rows stacked before they are multiplied out into the running total
 
     def __init__(self, x, g):
-        self.xs, self.gs = [x], [g]
+        self.xs, self.gs, self.rows, self.total = [x], [g], len(x), None
 
     def extend(self, other: ProductGrad) -> None:
         self.xs += other.xs
         self.gs += other.gs
+        self.rows += other.rows
+        if self.rows >= self.STACK:
+            self.total = self.dense()
+            self.xs, self.gs, self.rows = [], [], 0
 
     def add_to(self, target) -> None:
         target += self.dense()
 
     def dense(self):
-        if len(self.xs) == 1:
-            return self.xs[0].T.dot(self.gs[0])
+        """Σ X_tᵀ G_t as one array (ours: the caller may add into it)."""
+        if not self.xs:
+            return self.total
         xp = backend.xp_of(self.gs[0])
-        return xp.concatenate(self.xs).T.dot(xp.concatenate(self.gs))
+        x = self.xs[0] if len(self.xs) == 1 else xp.concatenate(self.xs)
+        g = self.gs[0] if len(self.gs) == 1 else xp.concatenate(self.gs)
+        product = x.T.dot(g)
+        if self.total is None:
+            return product
+        self.total += product
+        return self.total
 
 
 MATMUL = Op("matmul", _matmul_forward, (_matmul_dx, _matmul_dy), saves="in", broadcasts=True)
