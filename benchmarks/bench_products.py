@@ -22,7 +22,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 import tinygrad_rnn as tg  # noqa: E402
-from tinygrad_rnn.ops import ProductGrad  # noqa: E402
+from tinygrad_rnn.factored import ProductGrad  # noqa: E402
 
 
 def backward_time(batch: int, hidden: int, width: int, steps: int, stacked: bool, repeats: int):

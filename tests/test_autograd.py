@@ -292,7 +292,7 @@ def _thin_product_graph(rng, uses):
 ])
 def test_thin_product_gradients_summed_as_one_stacked_product_equal_the_step_by_step_sum(
         uses, monkeypatch):
-    from tinygrad_rnn.ops import ProductGrad
+    from tinygrad_rnn.factored import ProductGrad
     stacked = _thin_product_graph(np.random.default_rng(0), uses)
     monkeypatch.setattr(ProductGrad, "THIN", 0)  # every product summed one step at a time
     step_by_step = _thin_product_graph(np.random.default_rng(0), uses)
@@ -300,7 +300,8 @@ def test_thin_product_gradients_summed_as_one_stacked_product_equal_the_step_by_
 
 
 def test_only_thin_products_keep_their_weight_gradient_factored():
-    from tinygrad_rnn.ops import MATMUL, ProductGrad
+    from tinygrad_rnn.factored import ProductGrad
+    from tinygrad_rnn.ops import MATMUL
     dW = MATMUL.vjps[1]
     W, g = np.ones((3, 4)), np.ones((2, 4))
     assert type(dW(g, None, np.ones((2, 3)), W)) is ProductGrad
@@ -321,7 +322,7 @@ def test_recorded_messages_of_thin_products_are_per_step_arrays_that_sum_to_the_
 
 
 def test_stacked_products_are_multiplied_out_every_STACK_rows(monkeypatch):
-    from tinygrad_rnn.ops import ProductGrad
+    from tinygrad_rnn.factored import ProductGrad
     monkeypatch.setattr(ProductGrad, "STACK", 3)  # 5 messages of 2 rows: folds after 2 and 4
     folded = _thin_product_graph(np.random.default_rng(1), {})
     monkeypatch.setattr(ProductGrad, "THIN", 0)

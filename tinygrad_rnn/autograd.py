@@ -7,8 +7,8 @@ this loop run over an unrolled graph, and a weight shared by T time steps receiv
 messages whose sum is its gradient (∂C/∂w = Σ_t ∂C/∂w_t).
 
 Two kinds of message are kept factored until they are summed, for speed only (the sums are
-the same): the gradient of ``x[index]`` (``ops.IndexedGrad``, added into x's gradient in place)
-and the gradient Xᵀ G of a thin product's right factor (``ops.ProductGrad``: a weight's T
+the same): the gradient of ``x[index]`` (``IndexedGrad``, added into x's gradient in place)
+and the gradient Xᵀ G of a thin product's right factor (``ProductGrad``: a weight's T
 messages become one product of stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]).
 
 There is no recursion anywhere, so a 100,000-step unrolled graph backpropagates, and the
@@ -23,7 +23,8 @@ import functools
 import heapq
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.ops import ARRAY_TYPES, IndexedGrad, ProductGrad, raw, sum_to
+from tinygrad_rnn.factored import FACTORED, ProductGrad, add_factored, multiply_out_products
+from tinygrad_rnn.ops import ARRAY_TYPES, raw, sum_to
 from tinygrad_rnn.tensor import FREED, STATE, Node, Tensor, Watch, reachable
 
 # ---- switches -------------------------------------------------------------------------------
@@ -250,7 +251,7 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                 g = g.dense()
             if node.watch is not None:
                 if node.watch.hooks:  # a hook may change arrays that pending products read
-                    _multiply_out_products(grads)
+                    multiply_out_products(grads)
                 g = _apply_watch(node, g, create_graph, to_leaves)
             if targets is not None and node in targets:
                 found[node] = g
@@ -271,7 +272,11 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                 gi = vjps[i](g, *saved, **attrs) if attrs else vjps[i](g, *saved)
                 if type(gi) not in ARRAY_TYPES:  # factored, a Tensor (create_graph) or a scalar
                     if type(gi) in FACTORED:
-                        _add_factored(grads, owned, heap, waiting, node, i, parent, gi, observe)
+                        if observe:
+                            _observe(node, i, parent, gi)
+                        if add_factored(grads, owned, parent, gi):  # the parent's first message
+                            waiting[-parent.rank] = parent
+                            push(heap, -parent.rank)
                         continue
                     if not create_graph:
                         gi = backend.ensure_array(gi)  # NumPy makes 0-d results scalars
@@ -315,43 +320,6 @@ def _leaf_shape(node: Node) -> tuple:
     """A leaf's current shape: its tensor's data may have been replaced since it was made."""
     tensor = node.watch.leaf()
     return node.shape if tensor is None else tensor.data.shape
-
-
-def _multiply_out_products(grads: dict) -> None:
-    for node, g in grads.items():
-        if type(g) is ProductGrad:
-            grads[node] = g.dense()
-
-
-FACTORED = (IndexedGrad, ProductGrad)  # gradients kept in factored form until they are summed
-
-
-def _add_factored(grads, owned, heap, waiting, node, i, parent, gi, observe: bool) -> None:
-    """Add a factored gradient (x[index]'s scatter, a product's Xᵀ G) into the parent's.
-
-    Products to one parent are collected (see ProductGrad); a scatter is added in place.
-    """
-    if observe:
-        _observe(node, i, parent, gi)
-    old = grads.get(parent)
-    if old is None:
-        waiting[-parent.rank] = parent
-        heapq.heappush(heap, -parent.rank)
-        if type(gi) is ProductGrad:
-            grads[parent] = gi  # ours: later products extend it
-            return
-        grads[parent] = gi.dense()
-    elif type(old) is ProductGrad:
-        if type(gi) is ProductGrad:
-            old.extend(gi)
-            return
-        grads[parent] = old = old.dense()
-        gi.add_to(old)
-    else:
-        if parent not in owned:
-            grads[parent] = old = old.copy()
-        gi.add_to(old)
-    owned.add(parent)
 
 
 def _root_grad(t: Tensor, grad, create_graph: bool):

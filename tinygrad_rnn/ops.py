@@ -25,6 +25,7 @@ import math
 import operator
 
 from tinygrad_rnn import backend
+from tinygrad_rnn.factored import IndexedGrad, ProductGrad, scatter_forward
 from tinygrad_rnn.tensor import STATE, Node, Tensor, record
 
 ARRAY_TYPES = backend.ARRAY_TYPES
@@ -351,49 +352,6 @@ def _matmul_dy(g, out, x, y):                                 # dY = Xᵀ G
     return dy.reshape(dy.shape[:-1]) if y.ndim == 1 else dy
 
 
-class ProductGrad:
-    """The gradient Xᵀ G of a product's right factor, kept as its two factors until summed.
-
-    A weight used at T steps receives T messages X_tᵀ G_t; their sum is one product of
-    stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]. With few rows per step (a
-    small batch) one product with T times the rows is faster than T thin ones and their T
-    additions, so the engine stacks the factors of the messages to one weight and multiplies
-    once when the weight's gradient is complete, or whenever STACK rows have piled up (which
-    bounds the memory held for long sequences).
-    """
-
-    __slots__ = ("xs", "gs", "rows", "total")
-    THIN = 8     # stack messages of at most this many rows (benchmarks/bench_products.py)
-    STACK = 256  # rows stacked before they are multiplied out into the running total
-
-    def __init__(self, x, g):
-        self.xs, self.gs, self.rows, self.total = [x], [g], len(x), None
-
-    def extend(self, other: ProductGrad) -> None:
-        self.xs += other.xs
-        self.gs += other.gs
-        self.rows += other.rows
-        if self.rows >= self.STACK:
-            self.total = self.dense()
-            self.xs, self.gs, self.rows = [], [], 0
-
-    def add_to(self, target) -> None:
-        target += self.dense()
-
-    def dense(self):
-        """Σ X_tᵀ G_t as one array (ours: the caller may add into it)."""
-        if not self.xs:
-            return self.total
-        xp = backend.xp_of(self.gs[0])
-        x = self.xs[0] if len(self.xs) == 1 else xp.concatenate(self.xs)
-        g = self.gs[0] if len(self.gs) == 1 else xp.concatenate(self.gs)
-        product = x.T.dot(g)
-        if self.total is None:
-            return product
-        self.total += product
-        return self.total
-
-
 MATMUL = Op("matmul", _matmul_forward, (_matmul_dx, _matmul_dy), saves="in", broadcasts=True)
 
 # ---- reductions -----------------------------------------------------------------------------
@@ -459,42 +417,6 @@ def is_basic(index) -> bool:
     return type(index) in _BASIC
 
 
-def _scatter_forward(g, index, shape, basic):
-    """zeros(shape) with g added at index; repeated indices accumulate."""
-    z = backend.xp_of(g).zeros(shape, dtype=g.dtype)
-    if basic:
-        z[index] = g  # no element repeats, so assigning is adding
-    else:
-        backend.index_add(z, index, g)
-    return z
-
-
-class IndexedGrad:
-    """The gradient of ``x[index]`` with respect to x: zero except ``values`` at ``index``.
-
-    Kept sparse so that the engine can add it into x's gradient in place: backprop through
-    ``x_proj[t]`` for T steps then costs T slice-additions instead of T full-size arrays.
-    """
-
-    __slots__ = ("values", "index", "shape", "basic")
-
-    def __init__(self, values, index, shape, basic):
-        self.values, self.index, self.shape, self.basic = values, index, shape, basic
-
-    def add_to(self, target) -> None:
-        if self.basic:
-            view = target[self.index]  # basic indexing gives a view: adding into it adds in place
-            if type(view) in ARRAY_TYPES:
-                view += self.values
-            else:  # a single element comes back as a scalar, not a view
-                target[self.index] += self.values
-        else:
-            backend.index_add(target, self.index, self.values)
-
-    def dense(self):
-        return _scatter_forward(self.values, self.index, self.shape, self.basic)
-
-
 def _scatter(g, out, x, index, shape, basic):                # the VJP of x[index]
     if isinstance(g, Tensor):  # create_graph: a differentiable scatter
         return apply1(SCATTER, g, {"index": index, "shape": shape, "basic": basic})
@@ -505,7 +427,7 @@ GETITEM = Op("getitem", lambda x, index, shape, basic: x[index], (_scatter,))
 
 EMBEDDING = Op("embedding", lambda weight, index, shape, basic: weight[index], (_scatter,))
 
-SCATTER = Op("scatter_add", _scatter_forward,                 # the VJP of indexing, and back
+SCATTER = Op("scatter_add", scatter_forward,                 # the VJP of indexing, and back
              (lambda g, out, x, index, shape, basic: _index(g, index),))
 
 
