@@ -66,7 +66,8 @@ class Node:
 def record(op, inputs, saved, attrs, out) -> Tensor:
     """A Tensor of the array ``out`` with the Node that records how it was made.
 
-    The one place Nodes are made, written out flat: it runs once per recorded op.
+    The one place Nodes are made, written out flat: it runs once per recorded op (the last
+    five lines are Tensor._wrap inlined; the call would cost 1 % of a small LSTM's step).
     """
     node = _new(Node)
     node.op = op
