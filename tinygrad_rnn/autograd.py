@@ -7,7 +7,7 @@ this loop run over an unrolled graph, and a weight shared by T time steps receiv
 messages whose sum is its gradient (∂C/∂w = Σ_t ∂C/∂w_t).
 
 Two kinds of message are kept factored until they are summed, for speed only (the sums are
-the same): the gradient of ``x[index]`` (``IndexedGrad``, added into x's gradient in place)
+equal up to float rounding): the gradient of ``x[index]`` (``IndexedGrad``, added into x's gradient in place)
 and the gradient Xᵀ G of a thin product's right factor (``ProductGrad``: a weight's T
 messages become one product of stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]).
 

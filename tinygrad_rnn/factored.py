@@ -1,4 +1,4 @@
-"""Gradients kept in factored form until they are summed: for speed, the sums are the same.
+"""Gradients kept in factored form until summed: for speed (sums equal up to float rounding).
 
 * :class:`IndexedGrad`, the gradient of ``x[index]``: zero except at ``index``, so it is added
   into x's gradient in place instead of as a full-size array of zeros;

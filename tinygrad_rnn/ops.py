@@ -46,13 +46,12 @@ class DTypeError(TypeError):
 class Op:
     """A primitive operation: forward on backend arrays, one VJP per input."""
 
-    __slots__ = ("name", "forward", "vjps", "saves", "save_in", "save_out", "broadcasts")
+    __slots__ = ("name", "forward", "vjps", "save_in", "save_out", "broadcasts")
 
     def __init__(self, name, forward, vjps, saves="", broadcasts=False):
         self.name = name
         self.forward = forward
         self.vjps = vjps
-        self.saves = saves
         self.save_in = "in" in saves
         self.save_out = "out" in saves
         self.broadcasts = broadcasts
@@ -131,7 +130,8 @@ def apply1(op: Op, x, attrs: dict = NO_ATTRS) -> Tensor:
     parent = x._node
     if parent is None or not STATE.grad_enabled:
         return Tensor._wrap(out)
-    saved = (out if op.save_out else None, xd if op.save_in else None) if op.saves else _NONE2
+    saved = (out if op.save_out else None, xd) if op.save_in else \
+        (out, None) if op.save_out else _NONE2
     return record(op, (parent,), saved, attrs, out)
 
 
@@ -269,6 +269,7 @@ EXP = Op("exp", backend.elementwise("exp"),
 
 LOG = Op("log", backend.elementwise("log"),
          (lambda g, out, x: g / x,), saves="in")
+
 
 def _one_minus(y):
     return backend.constant(1.0, y) - y
