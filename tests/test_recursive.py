@@ -5,9 +5,9 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.nn.recursive import TreeSyntaxError
 from tinygrad_rnn.tasks import random_trees
 from tinygrad_rnn.tasks.trees import WORDS
+from tinygrad_rnn.trees import TreeSyntaxError
 
 
 @pytest.fixture(autouse=True)
@@ -143,3 +143,16 @@ def test_bad_trees_name_the_module():
         model("(the dog)")
     with pytest.raises(ValueError, match=r"RecursiveNN.*every node needs a label"):
         model.node_loss("(the cat)")
+
+
+def test_tree_parsing_lives_outside_the_network_and_is_re_exported():
+    import ast
+    import inspect
+
+    import tinygrad_rnn.nn.recursive as network
+    import tinygrad_rnn.trees as trees
+    assert nn.parse_tree is trees.parse_tree and nn.Tree is trees.Tree
+    assert network.TreeSyntaxError is trees.TreeSyntaxError
+    imported = [n for n in ast.walk(ast.parse(inspect.getsource(trees)))
+                if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert [n.module for n in imported] == ["__future__"]  # parsing needs nothing of the engine
