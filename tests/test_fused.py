@@ -1,5 +1,7 @@
 """The fused LSTM/GRU pointwise primitives give the primitive path's numbers and gradients."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -63,3 +65,65 @@ def test_fused_primitives_pass_gradcheck_to_second_order():
 def test_fused_primitives_check_shapes():
     with pytest.raises(ValueError, match=r"lstm_cell_state: gates of shape \(2, 10\)"):
         fused.lstm_cell_state(tg.zeros(2, 10), tg.zeros(2, 3))
+
+
+# ---- nn.LSTM / nn.GRU with fused=True against fused=False ---------------------------------------
+
+
+def _pair(mode, dtype, device, num_layers=2, bidirectional=True):
+    """The same layer twice, unfused and fused, with equal parameters."""
+    tg.manual_seed(0)
+    kind = getattr(tg.nn, mode)
+    plain = kind(3, 4, num_layers=num_layers, bidirectional=bidirectional).to(device, dtype)
+    fast = kind(3, 4, num_layers=num_layers, bidirectional=bidirectional, fused=True)
+    fast.to(device, dtype).load_state_dict(plain.state_dict())
+    return plain, fast
+
+
+def _run_layer(layer, x_array, device, dtype):
+    x = tg.tensor(x_array, dtype=dtype, device=device, requires_grad=True)
+    out, state = layer(x, lengths=[5, 2])
+    finals = list(state) if isinstance(state, tuple) else [state]
+    w = np.random.default_rng(4).standard_normal(out.shape)
+    loss = (out * tg.tensor(w, dtype=dtype, device=device)).sum() + sum(s.sum() for s in finals)
+    loss.backward()
+    return [out.numpy(), *(s.numpy() for s in finals), x.grad.numpy(),
+            *(p.grad.numpy() for p in layer.parameters())]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_fused_layer_gives_the_unfused_numbers(mode, dtype, device):
+    """CPU: the same formulas in the same order, so equal to the last bit. CUDA: the kernels'
+    exp/tanh and fused multiply-adds round differently, so equal to float rounding."""
+    plain, fast = _pair(mode, dtype, device)
+    x = np.random.default_rng(5).standard_normal((5, 2, 3)) * 3
+    for a, b in zip(_run_layer(plain, x, device, dtype), _run_layer(fast, x, device, dtype)):
+        if device == "cpu":
+            np.testing.assert_array_equal(b, a)
+        else:
+            tol = 1e-5 if dtype == "float32" else 1e-12
+            np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_fused_layer_at_saturated_pre_activations_is_finite_and_silent(mode, device):
+    """Every gate's pre-activation ±100 in float32: e¹⁰⁰ overflows float32, so σ = 1/(1+e⁻ˣ)
+    would warn and the gradients could go NaN; the core's capped σ gives 0 and 1 quietly."""
+    plain, fast = _pair(mode, "float32", device, num_layers=1, bidirectional=False)
+    G = plain.weight_ih_l0.shape[0]
+    pre = np.where(np.arange(G) % 2 == 0, 100.0, -100.0).astype("float32")
+    for layer in (plain, fast):
+        layer.load_state_dict({"weight_ih_l0": np.zeros((G, 3), "float32"),
+                               "weight_hh_l0": np.zeros((G, 4), "float32"),
+                               "bias_ih_l0": pre, "bias_hh_l0": np.zeros(G, "float32")})
+    x = np.random.default_rng(6).standard_normal((5, 2, 3))
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        expected, got = _run_layer(plain, x, device, "float32"), _run_layer(fast, x, device, "float32")
+    for a, b in zip(expected, got):
+        assert np.isfinite(b).all()
+        if device == "cpu":
+            np.testing.assert_array_equal(b, a)
+        else:
+            np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)

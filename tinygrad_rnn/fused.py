@@ -3,9 +3,11 @@
 The recurrent layers normally build a step from primitive ops (that is the graph the pictures
 show). On CUDA every primitive is a kernel launch, so the pointwise part of a step, about ten
 ops forward and twenty backward, can be fused into a few kernels. These primitives compute
-exactly the same numbers; on the CPU they run the same formulas in NumPy (useful as a check,
-not faster), on CUDA they run CuPy ElementwiseKernels. Their VJPs recompute the gate
-activations from the saved pre-activations instead of saving them.
+the same numbers: on the CPU they run the primitive step's formulas in NumPy, in the same order
+and with the core's own σ and tanh, so forward values and gradients are equal to the last bit
+(useful as a check, not faster); on CUDA they run CuPy ElementwiseKernels with the same formulas,
+equal to float rounding (the GPU's exp and tanh, and its fused multiply-adds, round differently).
+Their VJPs recompute the gate activations from the saved pre-activations instead of saving them.
 
 LSTM (PyTorch gate order i, f, g, o in the four blocks of ``gates``):
 
@@ -15,14 +17,17 @@ LSTM (PyTorch gate order i, f, g, o in the four blocks of ``gates``):
 GRU (blocks r, z, n of ``gx = W_ih x + b_ih`` and ``gh = W_hh h + b_hh``):
 
     r = σ(gx_r + gh_r),  z = σ(gx_z + gh_z),  n = tanh(gx_n + r ⊙ gh_n)
-    h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}                 gru_cell(gx, gh, h_prev)
+    h_t = n + z ⊙ (h_{t−1} − n)  [= (1 − z) ⊙ n + z ⊙ h_{t−1}]   gru_cell(gx, gh, h_prev)
+
+The VJPs below are the chain rule through the primitive step written out, each product in the
+order the primitive VJPs form it (e.g. ∂L/∂n = ∂L/∂h − ∂L/∂h ⊙ z, as the engine sums it).
 """
 
 from __future__ import annotations
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.functions import cat
-from tinygrad_rnn.ops import Op, apply, apply2
+from tinygrad_rnn.ops import SIGMOID, TANH, Op, apply, apply2
 from tinygrad_rnn.tensor import Tensor
 
 # ---- formulas on arrays (NumPy or CuPy) or on Tensors: the reference path ---------------------
@@ -33,12 +38,15 @@ def _blocks(a, n: int):
     return [a[..., k * h:(k + 1) * h] for k in range(n)]
 
 
+# σ and tanh are the core's own forwards (one formula per function), so on the CPU the
+# fused step gives the primitive step's numbers to the last bit
+
 def _sigmoid(x):
-    return x.sigmoid() if isinstance(x, Tensor) else 1 / (1 + backend.xp_of(x).exp(-x))
+    return x.sigmoid() if isinstance(x, Tensor) else SIGMOID.forward(x)
 
 
 def _tanh(x):
-    return x.tanh() if isinstance(x, Tensor) else backend.xp_of(x).tanh(x)
+    return x.tanh() if isinstance(x, Tensor) else TANH.forward(x)
 
 
 def _cat(parts):
@@ -90,13 +98,13 @@ def _gru_parts(gx, gh):
 
 def _gru_forward(gx, gh, h_prev):
     _, z, n, _ = _gru_parts(gx, gh)
-    return (1 - z) * n + z * h_prev
+    return n + z * (h_prev - n)
 
 
 def _gru_pre_grads(dh, gx, gh, h_prev):
     """∂L/∂(pre-activations of r, z, n) and the n-block's r ⊙ factor."""
     r, z, n, hn = _gru_parts(gx, gh)
-    dn = dh * (1 - z) * (1 - n * n)
+    dn = (dh - dh * z) * (1 - n * n)
     dz = dh * (h_prev - n) * z * (1 - z)
     dr = dn * hn * r * (1 - r)
     return dr, dz, dn, r
@@ -118,7 +126,10 @@ def _gru_vjp_h_prev(dh, out, gx, gh, h_prev):
 
 # ---- CUDA kernels: the same formulas, one launch each -----------------------------------------
 
-_SIG = "template <typename U> __device__ U sig(U x) { return U(1) / (U(1) + exp(-x)); }"
+# σ(x) = eˣ/(eˣ + 1) with x capped, as the core computes it: at 80, eˣ is finite in float32 and
+# float64 and σ already rounds to 1 in both (the core's caps, 88 and 709, give the same 1)
+_SIG = ("template <typename U> __device__ U sig(U x) "
+        "{ return exp(min(x, U(80))) / (exp(min(x, U(80))) + U(1)); }")
 _KERNELS = {
     # element k of a (B, H) output reads gate blocks at row b = k / H, column j = k % H
     "lstm_state": ("raw T gates, T c_prev, int32 H", "T c",
@@ -141,12 +152,12 @@ _KERNELS = {
     "gru": ("raw T gx, raw T gh, T h_prev, int32 H", "T h",
             "int b = i / H, j = i % H; const T* x = &gx[b * 3 * H]; const T* y = &gh[b * 3 * H];"
             "T r = sig(x[j] + y[j]), z = sig(x[H + j] + y[H + j]);"
-            "T n = tanh(x[2 * H + j] + r * y[2 * H + j]); h = (1 - z) * n + z * h_prev;"),
+            "T n = tanh(x[2 * H + j] + r * y[2 * H + j]); h = n + z * (h_prev - n);"),
     "gru_grad": ("raw T gx, raw T gh, T h_prev, T dh, int32 H", "raw T d_gx, raw T d_gh, T d_h_prev",
                  "int b = i / H, j = i % H; const T* x = &gx[b * 3 * H]; const T* y = &gh[b * 3 * H];"
                  "T r = sig(x[j] + y[j]), z = sig(x[H + j] + y[H + j]);"
                  "T n = tanh(x[2 * H + j] + r * y[2 * H + j]);"
-                 "T dn = dh * (1 - z) * (1 - n * n), dz = dh * (h_prev - n) * z * (1 - z);"
+                 "T dn = (dh - dh * z) * (1 - n * n), dz = dh * (h_prev - n) * z * (1 - z);"
                  "T dr = dn * y[2 * H + j] * r * (1 - r);"
                  "T* a = &d_gx[b * 3 * H]; T* c = &d_gh[b * 3 * H];"
                  "a[j] = dr; a[H + j] = dz; a[2 * H + j] = dn; c[j] = dr; c[H + j] = dz;"
@@ -255,7 +266,8 @@ def lstm_cell_output(gates: Tensor, c: Tensor) -> Tensor:
 
 
 def gru_cell(gx: Tensor, gh: Tensor, h_prev: Tensor) -> Tensor:
-    """h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} with r, z, n from the input and hidden projections."""
+    """h_t = n + z ⊙ (h_{t−1} − n) = (1 − z) ⊙ n + z ⊙ h_{t−1}, with r, z, n from the input and
+    hidden projections."""
     _check("gru_cell", gx, h_prev, 3)
     _check("gru_cell", gh, h_prev, 3)
     return apply(GRU_CELL, gx, gh, h_prev)
