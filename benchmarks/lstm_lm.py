@@ -9,13 +9,14 @@ The model (PyTorch's gate order i, f, g, o):
 
 * ``engine_step``: tinygrad_rnn primitive ops, BPTT by autograd;
 * ``torch_step``: the same primitive ops in PyTorch (no fused kernels);
-* ``numpy_step``: forward and hand-written backward in NumPy.
+* ``numpy_step``: forward and hand-written backward in NumPy (``numpy_rnn.py``).
 Each returns the loss and the gradients in the order of ``PARAMS``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy_rnn
 
 PARAMS = ("W_x", "W_h", "b", "W_y", "b_y")
 
@@ -85,57 +86,17 @@ def torch_step(torch, params: dict, xs, ys):
     return loss.item(), [p[k].grad.numpy() for k in PARAMS]
 
 
-def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
 def numpy_step(params: dict, xs, ys):
+    """Forward and hand-written BPTT in NumPy (numpy_rnn.py, shared with bench_nn.py)."""
     W_x, W_h, b, W_y, b_y = (params[k] for k in PARAMS)
     T, B = xs.shape
     H = W_h.shape[0]
-    x_proj = W_x[xs]
-    h, c = np.zeros((B, H), W_h.dtype), np.zeros((B, H), W_h.dtype)
-    hs, cs, acts, tcs = [h], [c], [], []
-    for t in range(T):
-        gates = x_proj[t] + h.dot(W_h) + b
-        i, f = _sigmoid(gates[:, :H]), _sigmoid(gates[:, H:2 * H])
-        g, o = np.tanh(gates[:, 2 * H:3 * H]), _sigmoid(gates[:, 3 * H:])
-        c = f * c + i * g
-        tc = np.tanh(c)
-        h = o * tc
-        hs.append(h)
-        cs.append(c)
-        acts.append((i, f, g, o))
-        tcs.append(tc)
-    H_all = np.stack(hs[1:]).reshape(T * B, H)
-    logits = H_all.dot(W_y) + b_y
-    logits -= logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=1, keepdims=True)
-    flat_y = ys.reshape(-1)
-    loss = -np.log(probs[np.arange(T * B), flat_y]).mean()
-    # backward: softmax cross-entropy, output layer, then BPTT through the cells
-    d_logits = probs
-    d_logits[np.arange(T * B), flat_y] -= 1
-    d_logits /= T * B
+    hs, cache = numpy_rnn.forward("LSTM", W_x[xs] + b, W_h)
+    H_all = hs.reshape(T * B, H)
+    loss, d_logits = numpy_rnn.cross_entropy(H_all.dot(W_y) + b_y, ys)
     dW_y, db_y = H_all.T.dot(d_logits), d_logits.sum(axis=0)
-    dH_all = d_logits.dot(W_y.T).reshape(T, B, H)
-    dW_h, db = np.zeros_like(W_h), np.zeros_like(b)
-    d_xproj = np.empty((T, B, 4 * H), W_h.dtype)
-    dh_next, dc_next = np.zeros((B, H), W_h.dtype), np.zeros((B, H), W_h.dtype)
-    for t in reversed(range(T)):
-        i, f, g, o = acts[t]
-        dh = dH_all[t] + dh_next
-        dc = dc_next + dh * o * (1 - tcs[t] ** 2)
-        d_gates = d_xproj[t]
-        d_gates[:, :H] = dc * g * i * (1 - i)
-        d_gates[:, H:2 * H] = dc * cs[t] * f * (1 - f)
-        d_gates[:, 2 * H:3 * H] = dc * i * (1 - g * g)
-        d_gates[:, 3 * H:] = dh * tcs[t] * o * (1 - o)
-        dW_h += hs[t].T.dot(d_gates)
-        db += d_gates.sum(axis=0)
-        dh_next = d_gates.dot(W_h.T)
-        dc_next = dc * f
+    d_xproj, dW_h = numpy_rnn.backward(d_logits.dot(W_y.T).reshape(T, B, H), cache, W_h)
+    d_flat = d_xproj.reshape(T * B, 4 * H)
     dW_x = np.zeros_like(W_x)
-    np.add.at(dW_x, xs.reshape(-1), d_xproj.reshape(T * B, 4 * H))
-    return float(loss), [dW_x, dW_h, db, dW_y, db_y]
+    np.add.at(dW_x, xs.reshape(-1), d_flat)
+    return loss, [dW_x, dW_h, d_flat.sum(axis=0), dW_y, db_y]

@@ -9,7 +9,7 @@ The model (PyTorch's layout and LSTM gate order i, f, g, o):
 * ``tg_nn``: ``tinygrad_rnn.nn.LSTM``/``nn.RNN`` + ``nn.Linear`` (BPTT by autograd);
 * ``torch_fused``: ``torch.nn.LSTM``/``torch.nn.RNN`` (cuDNN-style fused kernels);
 * ``torch_prims``: the same step from primitive torch ops in a Python loop;
-* ``numpy``: forward and hand-written BPTT in NumPy.
+* ``numpy``: forward and hand-written BPTT in NumPy (``numpy_rnn.py``).
 Each takes the same parameters (a dict of arrays named as PyTorch names them) and returns
 the loss and gradients in the order of ``names(mode)``.
 """
@@ -17,6 +17,7 @@ the loss and gradients in the order of ``names(mode)``.
 from __future__ import annotations
 
 import numpy as np
+import numpy_rnn
 
 
 def names(mode: str) -> list[str]:
@@ -124,66 +125,18 @@ def torch_prims_step(torch, mode: str, p: dict, x, y):
 # ---- NumPy: hand-written BPTT ----------------------------------------------------------------
 
 
-def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
 def numpy_step(mode: str, params: dict, x, y):
+    """Forward and hand-written BPTT in NumPy (numpy_rnn.py, shared with bench_lstm.py)."""
     W_ih, W_hh, b_ih, b_hh, W_out, b_out = (params[k] for k in names(mode))
     T, B, n_in = x.shape
     H = W_hh.shape[1]
     xw = (x.reshape(T * B, n_in).dot(W_ih.T) + (b_ih + b_hh)).reshape(T, B, -1)
     W_hh_T = np.ascontiguousarray(W_hh.T)
-    h, c = np.zeros((B, H), W_hh.dtype), np.zeros((B, H), W_hh.dtype)
-    hs, cs, acts, tcs = [h], [c], [], []
-    for t in range(T):
-        gates = xw[t] + h.dot(W_hh_T)
-        if mode == "LSTM":
-            i, f = _sigmoid(gates[:, :H]), _sigmoid(gates[:, H:2 * H])
-            g, o = np.tanh(gates[:, 2 * H:3 * H]), _sigmoid(gates[:, 3 * H:])
-            c = f * c + i * g
-            tc = np.tanh(c)
-            h = o * tc
-            cs.append(c)
-            acts.append((i, f, g, o))
-            tcs.append(tc)
-        else:
-            h = np.tanh(gates)
-        hs.append(h)
-    H_all = np.stack(hs[1:]).reshape(T * B, H)
-    logits = H_all.dot(W_out.T) + b_out
-    logits -= logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=1, keepdims=True)
-    flat_y = y.reshape(-1)
-    rows = np.arange(T * B)
-    loss = -np.log(probs[rows, flat_y]).mean()
-    # backward: softmax cross-entropy, the output layer, then BPTT through the steps
-    d_logits = probs
-    d_logits[rows, flat_y] -= 1
-    d_logits /= T * B
+    hs, cache = numpy_rnn.forward(mode, xw, W_hh_T)
+    H_all = hs.reshape(T * B, H)
+    loss, d_logits = numpy_rnn.cross_entropy(H_all.dot(W_out.T) + b_out, y)
     dW_out, db_out = d_logits.T.dot(H_all), d_logits.sum(axis=0)
-    dH_all = d_logits.dot(W_out).reshape(T, B, H)
-    d_xw = np.empty_like(xw)
-    dh_next = np.zeros((B, H), W_hh.dtype)
-    dc_next = np.zeros((B, H), W_hh.dtype)
-    for t in reversed(range(T)):
-        dh = dH_all[t] + dh_next
-        d_gates = d_xw[t]
-        if mode == "LSTM":
-            i, f, g, o = acts[t]
-            dc = dc_next + dh * o * (1 - tcs[t] ** 2)
-            d_gates[:, :H] = dc * g * i * (1 - i)
-            d_gates[:, H:2 * H] = dc * cs[t] * f * (1 - f)
-            d_gates[:, 2 * H:3 * H] = dc * i * (1 - g * g)
-            d_gates[:, 3 * H:] = dh * tcs[t] * o * (1 - o)
-            dc_next = dc * f
-        else:
-            d_gates[:] = dh * (1 - hs[t + 1] ** 2)
-        dh_next = d_gates.dot(W_hh)
+    d_xw, dW_hh_T = numpy_rnn.backward(d_logits.dot(W_out).reshape(T, B, H), cache, W_hh_T)
     d_flat = d_xw.reshape(T * B, -1)
-    dW_hh = d_xw[1:].reshape(-1, d_xw.shape[2]).T.dot(np.stack(hs[1:-1]).reshape(-1, H)) \
-        if T > 1 else np.zeros_like(W_hh)
-    dW_ih = d_flat.T.dot(x.reshape(T * B, n_in))
     db = d_flat.sum(axis=0)
-    return loss, [dW_ih, dW_hh, db, db.copy(), dW_out, db_out]
+    return loss, [d_flat.T.dot(x.reshape(T * B, n_in)), dW_hh_T.T, db, db.copy(), dW_out, db_out]
