@@ -82,8 +82,17 @@ def _getitem_and_embedding():
     return loss, [w, x]
 
 
+def _fused_cells():
+    tg.manual_seed(3)
+    lstm, gru = nn.LSTM(4, 5, fused=True).double(), nn.GRU(5, 3, fused=True).double()
+    x = tg.tensor(np.random.default_rng(8).standard_normal((4, 2, 4)), requires_grad=True)
+    out, _ = gru(lstm(x)[0])
+    return _weighted_sum(out), [x, *lstm.parameters(), *gru.parameters()]
+
+
 MODELS = {"lstm_language_model": _lstm_language_model, "rnn_with_lengths": _rnn_with_lengths,
-          "attention": _attention, "getitem_and_embedding": _getitem_and_embedding}
+          "attention": _attention, "getitem_and_embedding": _getitem_and_embedding,
+          "fused_cells": _fused_cells}
 
 
 @pytest.mark.parametrize("build", MODELS.values(), ids=MODELS.keys())
