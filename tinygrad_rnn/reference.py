@@ -66,6 +66,8 @@ def reference_messages(output: Tensor, grad=None) -> Reference:
 
 def reference_grad(output: Tensor, inputs, grad=None) -> list:
     """∂output/∂x for each of ``inputs`` (arrays; None where an input does not reach output)."""
+    if any(x._node is None for x in inputs):
+        raise RuntimeError("reference_grad: every input must require grad")
     grads = reference_messages(output, grad).grads
     return [grads.get(x._node) for x in inputs]
 
