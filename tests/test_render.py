@@ -174,7 +174,7 @@ def test_a_view_too_big_for_dot_is_refused_before_dot_starts(tmp_path, monkeypat
 def test_dot_is_stopped_after_the_time_limit_with_the_hint(tmp_path):
     import time
 
-    g = _lstm_graph(30)   # about 2 s of dot, under the size limit
+    g = _lstm_graph(10, num_layers=2)   # about 4 s of dot, under the size limit
     start = time.perf_counter()
     with pytest.raises(render.LayoutTooBig, match=r"dot was stopped after 0.2 s.*timeout=seconds.*"
                                                   r"view='collapsed'.*first_last=k"):

@@ -25,10 +25,10 @@ COLLAPSED_MAX_STEPS = 200
 # dot's time to lay out clusters grows with (boxes + arrows) × clusters ("layout work"). Measured
 # with dot 2.43 on nn.LSTM graphs, unrolled (s = seconds to SVG; 2 shared cores):
 #   1 layer, T=15/30: 22k/39k → 0.4/1.9 s; with gradients T=20/30/40: 19k/41k/70k → 3.0/5.5/11.4 s
-#   2 layers, T=10/15: 21k/42k → 3.7/8.7 s; 2 bidirectional layers, T=10/15: 77k/163k → 15.5/38.7 s
-# i.e. up to 2.4e-4 s per unit, and growing faster than linearly.
+#   2 layers, T=10/15: 21k/42k → 3.7/8.7 s; 2 bidirectional layers, T=10/15/20: 77k/163k/279k
+#   → 15.5/38.7/> 150 s (stopped), i.e. up to 2.4e-4 s per unit and growing ~ work^2.5.
 AUTO_WORK_LIMIT = 40_000     # view="auto" draws unrolled only up to here (≈ 10 s at worst)
-DOT_WORK_LIMIT = 250_000     # render() refuses more than this up front (it would take minutes)
+DOT_WORK_LIMIT = 200_000     # render() refuses more than this up front (≳ 1 min of dot)
 DOT_TIMEOUT_S = 60.0         # and stops dot after this long (render(..., timeout=None): no limit)
 
 # ColorBrewer YlOrRd: pale yellow (tiny gradients) to dark red (large ones)
