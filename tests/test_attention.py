@@ -240,3 +240,4 @@ def test_mismatched_sizes_name_module_and_shapes():
         nn.AdditiveAttention(3, 4, 5)(q.double(), k.double(), v.double())
     with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
         nn.AdditiveAttention(3, 4, 0)
+

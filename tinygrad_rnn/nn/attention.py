@@ -80,7 +80,9 @@ def key_mask(module, valid_lens, mask, B: int, Q: int, K: int, device: str):
                              f"{B} sequences, {Q} queries and {K} keys, got {tuple(host.shape)}")
         if host.dtype.kind == "f":
             host, bias = _additive(module, host)
-        elif host.dtype.kind != "b":
+        elif host.dtype.kind == "b":
+            host = host.copy()  # our own: the caller may refill their array before backward
+        else:
             raise DTypeError(f"{module!r}: mask must be booleans (True = keep the key) or floats "
                              f"added to the scores (0 = keep, -inf = mask out), got {host.dtype}; "
                              f"for 0/1 integers write mask.astype(bool)")
