@@ -12,11 +12,19 @@ import tinygrad_rnn as tg
 def parser(name: str, description: str, steps: int = 0) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=f"tinygrad-rnn demo {name}", description=description)
     ap.add_argument("--device", default=None, help="cpu or cuda (default: $TINYGRAD_RNN_DEVICE or cpu)")
-    ap.add_argument("--steps", type=int, default=steps, help="training steps")
+    ap.add_argument("--steps", type=positive_int, default=steps, help="training steps")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=os.path.join("out", name), help="folder for plots and graphs")
     ap.add_argument("--quick", action="store_true", help="a small, fast run (used by the tests)")
     return ap
+
+
+def positive_int(text: str) -> int:
+    """argparse type for --steps: an integer ≥ 1 (argparse turns the error into exit status 2)."""
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
 
 
 def setup(args) -> str:

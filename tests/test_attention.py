@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import TORCH, needs_torch
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
@@ -117,6 +118,100 @@ def test_attention_scope_and_names_label_the_graph():
     assert context.node.scope == "attention" and weights.node.scope == "attention"
 
 
+# ---- the two mask conventions (PyTorch's attn_mask: bool True = keep, float = added) -------
+
+
+def _hand_attention(q, k, v, bias):
+    """softmax(q kᵀ/√d + bias) v by hand, with exp(−inf) = 0."""
+    e = q @ k.transpose(0, 2, 1) / np.sqrt(k.shape[-1]) + bias
+    w = np.exp(e - e.max(-1, keepdims=True))
+    w = w / w.sum(-1, keepdims=True)
+    return w @ v, w
+
+
+def _masks():
+    keep = np.ones((2, 3, 5), bool)
+    keep[0, :, 3:] = False
+    keep[1, 1, [0, 2]] = False
+    additive = np.where(keep, 0.0, -np.inf)
+    additive[1, 2] += [0.5, -1.0, 0.0, 2.0, 0.25]   # finite entries are a bias on the score
+    return keep, additive
+
+
+def test_boolean_mask_true_keeps_the_key_as_a_hand_computation():
+    q, k, v = (t.double() for t in _inputs("dot"))
+    keep, _ = _masks()
+    context, weights = nn.DotAttention(scale=True)(q, k, v, mask=keep)
+    c, w = _hand_attention(q.numpy(), k.numpy(), v.numpy(), np.where(keep, 0.0, -np.inf))
+    np.testing.assert_allclose(weights.numpy(), w, rtol=1e-12)
+    np.testing.assert_allclose(context.numpy(), c, rtol=1e-12)
+    assert np.all(weights.numpy()[~keep] == 0)
+
+
+def test_float_mask_is_added_to_the_scores_as_a_hand_computation():
+    q, k, v = (t.double() for t in _inputs("dot"))
+    _, additive = _masks()
+    context, weights = nn.DotAttention(scale=True)(q, k, v, mask=additive)
+    c, w = _hand_attention(q.numpy(), k.numpy(), v.numpy(), additive)
+    np.testing.assert_allclose(weights.numpy(), w, rtol=1e-12)
+    np.testing.assert_allclose(context.numpy(), c, rtol=1e-12)
+    assert np.all(weights.numpy()[additive == -np.inf] == 0)
+
+
+def test_zero_minus_inf_float_mask_equals_the_boolean_mask_not_its_inverse():
+    q, k, v = _inputs("additive")
+    attn = MODULES["additive"]()
+    keep = np.arange(5)[None, :] < np.array([2, 4])[:, None]
+    _, by_bool = attn(q, k, v, mask=keep)
+    _, by_float = attn(q, k, v, mask=np.where(keep, 0.0, -np.inf).astype(np.float32))
+    np.testing.assert_array_equal(by_float.numpy(), by_bool.numpy())
+
+
+@needs_torch
+@pytest.mark.parametrize("kind", ["bool", "float"])
+def test_masks_match_torch_scaled_dot_product_attention(kind):
+    q, k, v = (t.double().requires_grad_() for t in _inputs("dot"))
+    keep, additive = _masks()
+    keep[1, 0] = False                                    # a query with no key left: zeros
+    additive[1, 0] = -np.inf
+    mask = keep if kind == "bool" else additive
+    context, _ = nn.DotAttention(scale=True)(q, k, v, mask=mask)
+    context.sum().backward()
+    tq, tk, tv = (TORCH.tensor(t.numpy(), requires_grad=True) for t in (q, k, v))
+    expected = TORCH.nn.functional.scaled_dot_product_attention(tq, tk, tv,
+                                                                attn_mask=TORCH.tensor(mask))
+    expected.sum().backward()
+    np.testing.assert_allclose(context.numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for ours, theirs in ((q, tq), (k, tk), (v, tv)):
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_float_mask_gradcheck():
+    attn = MODULES["general"]().double()
+    q, k, v = (t.requires_grad_() for t in _inputs("general", dtype="float64"))
+    _, additive = _masks()
+
+    def fn(q, k, v, *params):
+        return attn(q, k, v, mask=additive)
+    assert tg.gradcheck(fn, [q, k, v, *attn.parameters()])
+
+
+def test_integer_mask_is_refused_with_the_conventions():
+    q, k, v = _inputs("additive")
+    with pytest.raises(DTypeError, match=r"booleans \(True = keep the key\) or floats added to "
+                                         r"the scores \(0 = keep, -inf = mask out\), got int64"):
+        MODULES["additive"]()(q, k, v, mask=np.ones((2, 5), np.int64))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_float_mask_with_nan_or_plus_inf_is_refused(bad):
+    q, k, v = _inputs("additive")
+    mask = np.zeros((2, 5))
+    mask[1, 3] = bad
+    with pytest.raises(ValueError, match=r"float mask is added to the scores.*NaN or \+inf"):
+        MODULES["additive"]()(q, k, v, mask=mask)
+
+
 # ---- bad input -------------------------------------------------------------------------------
 
 
@@ -145,3 +240,4 @@ def test_mismatched_sizes_name_module_and_shapes():
         nn.AdditiveAttention(3, 4, 5)(q.double(), k.double(), v.double())
     with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
         nn.AdditiveAttention(3, 4, 0)
+

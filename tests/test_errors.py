@@ -140,3 +140,38 @@ def test_gradcheck_catches_a_wrong_gradient():
         return y.tanh()
     with pytest.raises(tg.GradcheckError, match="input 0"):
         tg.gradcheck(wrong, [x])
+
+
+# ---- dropout = 1.0 is accepted, as in PyTorch: everything dropped in training ----------------
+
+
+def test_dropout_module_with_p_one_gives_zeros_in_training_and_identity_in_eval():
+    x = tg.randn(4, 5, requires_grad=True)
+    drop = tg.nn.Dropout(p=1.0)
+    out = drop(x)
+    assert np.all(out.numpy() == 0)
+    out.sum().backward()
+    assert np.all(x.grad.numpy() == 0)
+    np.testing.assert_array_equal(drop.eval()(x).numpy(), x.numpy())
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_rnn_layers_accept_dropout_one_like_torch(kind):
+    from conftest import TORCH
+    ours = getattr(tg.nn, kind)(3, 4, num_layers=2, dropout=1.0)
+    assert ours.dropout == 1.0
+    x = np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32)
+    out, _ = ours(tg.tensor(x))
+    if TORCH is None:
+        return
+    theirs = getattr(TORCH.nn, kind)(3, 4, num_layers=2, dropout=1.0)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    out, _ = ours(tg.tensor(x))
+    expected, _ = theirs(TORCH.tensor(x))  # train mode: layer 2 sees only zeros
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, True, "0.5"])
+def test_rnn_dropout_outside_zero_one_is_refused(p):
+    with pytest.raises(ValueError, match=r"LSTM: dropout must be a number in \[0, 1\]"):
+        tg.nn.LSTM(3, 4, num_layers=2, dropout=p)

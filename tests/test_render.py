@@ -136,3 +136,55 @@ def test_committed_gallery_matches_the_code():
     for name, g, options in entries():
         committed = (folder / f"{name}.dot").read_text(encoding="utf-8")
         assert g.to_dot(**options) == committed, f"graphs/{name}.dot is stale: run make graphs"
+
+
+# ---- rendering never blocks for minutes ----------------------------------------------------
+
+
+def _lstm_graph(T, num_layers=1, bidirectional=False):
+    tg.manual_seed(0)
+    lstm = tg.nn.LSTM(3, 4, num_layers=num_layers, bidirectional=bidirectional)
+    out, _ = lstm(tg.randn(T, 2, 3))
+    return tg.graph(out.sum())
+
+
+def test_a_view_too_big_for_dot_is_refused_before_dot_starts(tmp_path, monkeypatch):
+    import subprocess
+    import time
+
+    g = _lstm_graph(25, num_layers=2, bidirectional=True)  # dot would take minutes
+
+    def no_dot(*args, **kwargs):
+        raise AssertionError("dot was started on a view too big for it")
+    monkeypatch.setattr(subprocess, "run", no_dot)
+    monkeypatch.setattr(render, "dot_program", lambda: "/usr/bin/dot")
+    start = time.perf_counter()
+    with pytest.raises(render.LayoutTooBig, match=r"the unrolled view of this graph is too big for "
+                                                  r"dot.*\(boxes \+ arrows\) × clusters = .*"
+                                                  r"view='collapsed'.*first_last=k"):
+        g.render(tmp_path / "big", view="unrolled")
+    with pytest.raises(render.LayoutTooBig, match="first_last=k"):
+        render.svg_or_none(g, view="unrolled")
+    assert time.perf_counter() - start < 5
+    assert (tmp_path / "big.dot").exists() and not (tmp_path / "big.svg").exists()
+    assert g.render(tmp_path / "big", view="unrolled", format="dot").exists()  # no dot: no limit
+
+
+@needs_dot
+def test_dot_is_stopped_after_the_time_limit_with_the_hint(tmp_path):
+    import time
+
+    g = _lstm_graph(10, num_layers=2)   # about 4 s of dot, under the size limit
+    start = time.perf_counter()
+    with pytest.raises(render.LayoutTooBig, match=r"dot was stopped after 0.2 s.*timeout=seconds.*"
+                                                  r"view='collapsed'.*first_last=k"):
+        g.render(tmp_path / "slow", view="unrolled", timeout=0.2)
+    assert time.perf_counter() - start < 5
+    assert render.DOT_TIMEOUT_S == 60
+
+
+def test_auto_view_is_collapsed_when_the_unrolled_one_would_be_slow_to_lay_out():
+    g = _lstm_graph(10, num_layers=2, bidirectional=True)   # 10 steps, but 4 lanes of LSTM ops
+    assert g.to_dot() == g.to_dot(view="collapsed")
+    small = _lstm_graph(4)
+    assert small.to_dot() == small.to_dot(view="unrolled")

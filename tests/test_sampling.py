@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import TORCH, needs_torch
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
@@ -113,3 +114,59 @@ def test_bad_sampling_arguments():
         nn.generate(model, None, start=[0], max_len=3, stop="bernoulli")
     with pytest.raises(Exception, match=r"StopOutput: stop targets of shape \(2,\)"):
         nn.StopOutput(3).loss(tg.randn(5, 3), [0, 1])
+
+
+# ---- bad numbers: refused, as torch.multinomial refuses inf/NaN probabilities ----------------
+
+BAD_LOGITS = {
+    "nan": [0.0, np.nan, 1.0],
+    "plus-inf": [0.0, np.inf, 1.0],
+    "all-minus-inf": [-np.inf, -np.inf, -np.inf],
+}
+
+
+@pytest.mark.parametrize("case", BAD_LOGITS)
+@pytest.mark.parametrize("kw", [{}, {"temperature": 0}, {"top_k": 2}, {"temperature": 0.5}])
+def test_sample_refuses_nan_plus_inf_and_all_masked_logits(case, kw):
+    logits = tg.tensor([[0.0, 1.0, 2.0], BAD_LOGITS[case]])
+    with pytest.raises(ValueError, match=r"sampling: (the logits .* hold NaN or \+inf|every logit "
+                                         r"of a row is −inf)"):
+        nn.sample(logits, **kw)
+    with pytest.raises(ValueError, match="sampling:"):
+        sampling_probs(logits)
+
+
+@needs_torch
+@pytest.mark.parametrize("case", BAD_LOGITS)
+def test_torch_refuses_the_same_logits(case):
+    probs = TORCH.softmax(TORCH.tensor([BAD_LOGITS[case]]), -1)
+    with pytest.raises(RuntimeError, match="inf.*nan"):
+        TORCH.multinomial(probs, 1)
+
+
+def test_minus_inf_logit_is_a_masked_symbol_never_drawn():
+    logits = [0.0, -np.inf, np.log(3.0), -np.inf]
+    probs = sampling_probs(tg.tensor(logits)).numpy()
+    np.testing.assert_allclose(probs, [0.25, 0, 0.75, 0], rtol=1e-6)
+    if TORCH is not None:
+        expected = TORCH.distributions.Categorical(logits=TORCH.tensor(logits)).probs.numpy()
+        np.testing.assert_allclose(probs, expected, rtol=1e-6)
+    freq = _frequencies(logits, n=4000)
+    assert freq[1] == 0 and freq[3] == 0 and abs(freq[0] - 0.25) < 0.03
+    assert list(_frequencies(logits, n=10, temperature=0)) == [0, 0, 1, 0]
+
+
+def test_tiny_temperature_overflowing_the_logits_is_refused():
+    with np.errstate(over="ignore"), pytest.raises(ValueError, match=r"NaN or \+inf.*raise the "
+                                                                     r"temperature"):
+        nn.sample(tg.tensor([1e30, 0.0]), temperature=1e-10)
+
+
+def test_generate_refuses_nan_logits_and_nan_stop_logits():
+    table = np.zeros((3, 3))
+    table[1] = np.nan
+    with pytest.raises(ValueError, match="sampling: the logits"):
+        nn.generate(_Markov(table), None, start=[1], max_len=3, end_token=2)
+    with pytest.raises(ValueError, match="generate: a stop logit is NaN"):
+        nn.generate(_Markov(np.zeros((3, 3)), stop_logit=np.nan), None, start=[0], max_len=3,
+                    stop="bernoulli")

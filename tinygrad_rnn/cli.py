@@ -1,11 +1,27 @@
-"""The ``tinygrad-rnn`` command: run the demos and regenerate the graph gallery."""
+"""The ``tinygrad-rnn`` command: run the demos and regenerate the graph gallery.
+
+A user's mistake (a bad option, a missing GPU or optional package, an unwritable ``--out``)
+gets one line on stderr that says what to do, and exit status 2, as argparse's own errors do;
+those are all checked before a demo starts computing. A traceback means a bug.
+"""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
+import tempfile
+
+# the optional packages (the `demo` extra) behind demos.common's helpers: a demo that imports
+# the helper needs the package
+_OPTIONAL = {"pyplot": ("matplotlib", "for its plots"), "save": ("matplotlib", "for its plots"),
+             "progress": ("tqdm", "for its progress bars")}
+
+
+class UserError(Exception):
+    """A mistake in the command line or the environment: one line, exit status 2."""
 
 
 def _demos() -> dict:
@@ -24,19 +40,29 @@ def _list_demos() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``tinygrad-rnn demo NAME [options]``, ``demo --list``, ``render --gallery DIR``."""
+    """``tinygrad-rnn demo NAME [options]``, ``demo --list``, ``render --gallery DIR``.
+
+    Returns the exit status (0 success, 1 a demo's claim did not hold, 2 a usage error).
+    """
     try:
         return _main(sys.argv[1:] if argv is None else list(argv))
+    except UserError as e:
+        print(f"tinygrad-rnn: {e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # argparse has printed its message (or --help, --version)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     except BrokenPipeError:  # `tinygrad-rnn demo --list | head`: the reader left, that is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 0
 
 
 def _main(argv: list[str]) -> int:
+    from tinygrad_rnn import __version__
     ap = argparse.ArgumentParser(
         prog="tinygrad-rnn",
         description="Learn, see and run backpropagation through time.",
         epilog="Run 'tinygrad-rnn demo --list' to see the demos.")
+    ap.add_argument("--version", action="version", version=f"tinygrad-rnn {__version__}")
     sub = ap.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="run a demo (tinygrad-rnn demo NAME [options])",
                           add_help=False)
@@ -56,17 +82,83 @@ def _main(argv: list[str]) -> int:
             return 0
         demos = _demos()
         if args.name not in demos:
-            print(f"unknown demo {args.name!r}; these exist:", file=sys.stderr)
-            _list_demos()
-            return 2
-        summary = importlib.import_module(demos[args.name][0]).main(rest)
+            close = difflib.get_close_matches(args.name, demos, n=1)
+            maybe = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UserError(f"unknown demo {args.name!r}{maybe}; run 'tinygrad-rnn demo --list' to "
+                            f"see the demos")
+        module = importlib.import_module(demos[args.name][0])
+        if not {"-h", "--help"} & set(rest):
+            _check_demo(args.name, module, rest)
+        summary = _run(module.main, rest)
         return 0 if summary is None or summary.held else 1
     if args.command == "render":
         from tinygrad_rnn.gallery import render_gallery
-        render_gallery(args.gallery)
+        from tinygrad_rnn.render import GraphvizNotFound
+        _check_writable(args.gallery, "--gallery")
+        try:
+            render_gallery(args.gallery)
+        except GraphvizNotFound as e:
+            raise UserError(str(e)) from None
         return 0
+    if rest:  # parse_known_args let them through; no command takes them
+        ap.error(f"unrecognized arguments: {' '.join(rest)}")
     ap.print_help()
     return 2
+
+
+def _run(demo_main, rest: list[str]):
+    """The demo's main; a device it cannot use is a user error (one line), not a traceback."""
+    from tinygrad_rnn.backend import DeviceError
+    try:
+        return demo_main(rest)
+    except DeviceError as e:
+        raise UserError(str(e)) from None
+
+
+def _check_demo(name: str, module, rest: list[str]) -> None:
+    """Before the demo computes anything: its options, device, optional packages, --out."""
+    from demos.common import positive_int
+    pre = argparse.ArgumentParser(prog=f"tinygrad-rnn demo {name}", add_help=False,
+                                  allow_abbrev=False,
+                                  usage=f"tinygrad-rnn demo {name} [options] (--help lists them)")
+    pre.add_argument("--device", default=None)
+    pre.add_argument("--steps", type=positive_int)
+    pre.add_argument("--out", default=os.path.join("out", name))
+    opts, _ = pre.parse_known_args(rest)   # exits with status 2 on a bad --steps
+    _check_device(opts.device)
+    for package, why in needs(module):
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            raise UserError(f"demo {name} needs {package} {why}, which is not installed: "
+                            f"pip install 'tinygrad_rnn[demo]' (or pip install {package})") from None
+    _check_writable(opts.out, "--out")
+
+
+def needs(module) -> list[tuple[str, str]]:
+    """(package, what for) of the optional packages a demo module needs."""
+    found = {_OPTIONAL[h] for h in vars(module) if h in _OPTIONAL}
+    return sorted(found)
+
+
+def _check_device(device: str | None) -> None:
+    import tinygrad_rnn as tg
+    from tinygrad_rnn.backend import DeviceError
+    try:
+        tg.zeros(1, device=device)  # loads CuPy and finds the GPU for 'cuda', or says why not
+    except DeviceError as e:
+        raise UserError(f"{e}; or run the demo with --device cpu") from None
+
+
+def _check_writable(folder: str, option: str) -> None:
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise UserError(f"cannot write into {option} {folder!r} ({reason}); give a folder you "
+                        f"can write to, e.g. {option} /tmp/tinygrad-rnn") from None
 
 
 if __name__ == "__main__":

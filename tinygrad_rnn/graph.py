@@ -427,7 +427,11 @@ class Graph:
 
     def render(self, path: str | Path, format: str = "svg", view: str = "auto",
                open: bool = False, **options) -> Path:
-        """Write ``path`` (.dot always, then .svg/.png/.pdf through graphviz's ``dot``)."""
+        """Write ``path`` (.dot always, then .svg/.png/.pdf through graphviz's ``dot``).
+
+        A view too big for dot is refused, and dot is stopped after ``timeout=`` seconds (60
+        by default), with :class:`~tinygrad_rnn.render.LayoutTooBig` saying what to draw
+        instead (see :func:`tinygrad_rnn.render.render`)."""
         from tinygrad_rnn.render import render
         return render(self, path, format=format, view=view, open=open, **options)
 

@@ -22,6 +22,14 @@ FORMATS = ("svg", "png", "pdf", "dot")
 VIEWS = ("auto", "unrolled", "rolled", "collapsed")
 UNROLLED_MAX_STEPS = 40   # dot 2.43 gives up on ~100 step clusters ("trouble in init_rank")
 COLLAPSED_MAX_STEPS = 200
+# dot's time to lay out clusters grows with (boxes + arrows) × clusters ("layout work"). Measured
+# with dot 2.43 on nn.LSTM graphs, unrolled (s = seconds to SVG; 2 shared cores):
+#   1 layer, T=15/30: 22k/39k → 0.4/1.9 s; with gradients T=20/30/40: 19k/41k/70k → 3.0/5.5/11.4 s
+#   2 layers, T=10/15: 21k/42k → 3.7/8.7 s; 2 bidirectional layers, T=10/15/20: 77k/163k/279k
+#   → 15.5/38.7/> 150 s (stopped), i.e. up to 2.4e-4 s per unit and growing ~ work^2.5.
+AUTO_WORK_LIMIT = 40_000     # view="auto" draws unrolled only up to here (≈ 10 s at worst)
+DOT_WORK_LIMIT = 200_000     # render() refuses more than this up front (≳ 1 min of dot)
+DOT_TIMEOUT_S = 60.0         # and stops dot after this long (render(..., timeout=None): no limit)
 
 # ColorBrewer YlOrRd: pale yellow (tiny gradients) to dark red (large ones)
 PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c",
@@ -34,6 +42,11 @@ _SHAPE = {"parameter": "box", "input": "box", "op": "ellipse", "output": "double
 
 class GraphvizNotFound(RuntimeError):
     """graphviz's ``dot`` program is missing; the .dot file was still written."""
+
+
+class LayoutTooBig(RuntimeError):
+    """The view is too big for ``dot`` to lay out in reasonable time (refused up front, or
+    stopped after ``timeout`` seconds); the .dot file was still written."""
 
 
 def _escape(text: str) -> str:
@@ -88,30 +101,53 @@ def _pick_view(graph: Graph, view: str, first_last: int | None) -> tuple[str, in
     return view, first_last
 
 
+def layout_work(drawing: views.Drawing) -> int:
+    """(boxes + arrows) × clusters: what dot's layout time grows with (see DOT_WORK_LIMIT)."""
+    clusters = {b.cluster[:d] for b in drawing.boxes for d in range(1, len(b.cluster) + 1)}
+    return (len(drawing.boxes) + len(drawing.arrows)) * max(1, len(clusters))
+
+
+def _drawing(graph: Graph, view: str, first_last: int | None, gradients: bool | None):
+    """(drawing, gradients, view) for ``to_dot``; "auto" falls back to collapsed when the
+    unrolled drawing would be slow to lay out."""
+    asked = view
+    view, steps_shown = _pick_view(graph, view, first_last)
+    if gradients is None:
+        gradients = graph.has_gradients and view != "rolled"
+    if view == "unrolled":
+        drawing = views.unrolled(graph, steps_shown, gradients)
+        if asked != "auto" or layout_work(drawing) <= AUTO_WORK_LIMIT:
+            return drawing, gradients, view
+        view, steps_shown = _pick_view(graph, "collapsed", first_last)
+    if view == "rolled":
+        return views.rolled(graph, gradients), gradients, view
+    return views.collapsed(graph, steps_shown, gradients), gradients, view
+
+
 def to_dot(graph: Graph, view: str = "auto", first_last: int | None = None,
            gradients: bool | None = None, grad_range: tuple[float, float] | None = None,
            title: str | None = None) -> str:
     """DOT text for one view of ``graph``.
 
-    ``view``: "unrolled", "rolled", "collapsed", or "auto" (unrolled up to 40 steps, else
-    collapsed). ``first_last=k`` draws only the first and last k steps (auto for long
-    graphs). ``gradients``: colour by ‖grad‖ (default: when the graph has gradients).
-    ``grad_range=(lo, hi)`` fixes the colour scale, to compare two pictures.
+    ``view``: "unrolled", "rolled", "collapsed", or "auto" (unrolled up to 40 steps when dot
+    can lay it out quickly, see AUTO_WORK_LIMIT; else collapsed). ``first_last=k`` draws only
+    the first and last k steps (auto for long graphs). ``gradients``: colour by ‖grad‖
+    (default: when the graph has gradients). ``grad_range=(lo, hi)`` fixes the colour scale,
+    to compare two pictures.
     """
-    view, first_last = _pick_view(graph, view, first_last)
-    if gradients is None:
-        gradients = graph.has_gradients and view != "rolled"
-    if view == "unrolled":
-        drawing = views.unrolled(graph, first_last, gradients)
-    elif view == "rolled":
-        drawing = views.rolled(graph, gradients)
-    else:
-        drawing = views.collapsed(graph, first_last, gradients)
+    return _dot_text(graph, view, first_last, gradients, grad_range, title)[0]
+
+
+def _dot_text(graph: Graph, view: str = "auto", first_last: int | None = None,
+              gradients: bool | None = None, grad_range: tuple[float, float] | None = None,
+              title: str | None = None) -> tuple[str, int, str]:
+    """(DOT text, its layout work, the view drawn)."""
+    drawing, gradients, view = _drawing(graph, view, first_last, gradients)
     scale = None
     if gradients:
         scale = ColourScale.fit([b.grad for b in drawing.boxes] + [a.grad for a in drawing.arrows],
                                 grad_range)
-    return _write(drawing, scale, title)
+    return _write(drawing, scale, title), layout_work(drawing), view
 
 
 def _box_line(box: views.Box, scale: ColourScale | None, indent: str) -> str:
@@ -229,25 +265,46 @@ def _missing(what: str) -> GraphvizNotFound:
         f"graphviz; conda: conda install graphviz), then render it again.")
 
 
-def _run_dot(args: list[str], what: str, stdin: bytes | None = None) -> bytes:
+_HINT = ("Draw fewer boxes: view='collapsed' (one box per step), or the first and last k "
+         "steps only with first_last=k (e.g. first_last=3).")
+
+
+def _run_dot(args: list[str], what: str, stdin: bytes | None = None,
+             timeout: float | None = DOT_TIMEOUT_S) -> bytes:
     exe = dot_program()
     if exe is None:
         raise _missing(what)
-    done = subprocess.run([exe, *args], input=stdin, capture_output=True, timeout=600)
+    try:
+        done = subprocess.run([exe, *args], input=stdin, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:  # subprocess.run has killed dot already
+        raise LayoutTooBig(f"dot was stopped after {timeout:g} s without finishing the layout "
+                           f"({what}): the view is too big for it (the limit is render(..., "
+                           f"timeout=seconds); None waits as long as it takes). {_HINT}") from None
     if done.returncode != 0:
         err = done.stderr.decode(errors="replace").strip()
-        hint = (" Long unrolled graphs are too much for dot's cluster layout: use "
-                "view='collapsed' or first_last=k." if "init_rank" in err else "")
+        hint = f" Long unrolled graphs are too much for dot's cluster layout. {_HINT}" \
+            if "init_rank" in err else ""
         raise RuntimeError(f"dot failed on {what}: {err}{hint}")
     return done.stdout
 
 
+def _check_size(work: int, view: str, what: str) -> None:
+    if work > DOT_WORK_LIMIT:
+        raise LayoutTooBig(f"the {view} view of this graph is too big for dot to lay out in "
+                           f"reasonable time: (boxes + arrows) × clusters = {work:,} > "
+                           f"{DOT_WORK_LIMIT:,} (render.DOT_WORK_LIMIT; dot would take minutes), "
+                           f"so it was not drawn ({what}). {_HINT}")
+
+
 def render(graph: Graph, path: str | Path, format: str = "svg", view: str = "auto",
-           open: bool = False, **options) -> Path:
+           open: bool = False, timeout: float | None = DOT_TIMEOUT_S, **options) -> Path:
     """Write the DOT file next to ``path`` and, unless ``format="dot"``, draw it with ``dot``.
 
     Returns the path of the file drawn. Without ``dot`` the .dot file is still written and
     :class:`GraphvizNotFound` says how to install graphviz. ``open=True`` shows the result.
+    A view too big for dot (see DOT_WORK_LIMIT) is refused before dot starts, and dot is
+    stopped after ``timeout`` seconds (DOT_TIMEOUT_S = 60; None: no limit); both raise
+    :class:`LayoutTooBig` saying to use ``view="collapsed"`` or ``first_last=k``.
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
@@ -255,19 +312,24 @@ def render(graph: Graph, path: str | Path, format: str = "svg", view: str = "aut
     base = path.with_suffix("") if path.suffix.lstrip(".") in FORMATS else path
     dot_path = base.parent / (base.name + ".dot")
     dot_path.parent.mkdir(parents=True, exist_ok=True)
-    dot_path.write_text(to_dot(graph, view=view, **options), encoding="utf-8")
+    text, work, drawn = _dot_text(graph, view=view, **options)
+    dot_path.write_text(text, encoding="utf-8")
     if format == "dot":
         return dot_path
+    _check_size(work, drawn, f"{dot_path} was written")
     out = base.parent / (base.name + "." + format)
-    _run_dot([f"-T{format}", str(dot_path), "-o", str(out)], f"{dot_path} was written")
+    _run_dot([f"-T{format}", str(dot_path), "-o", str(out)], f"{dot_path} was written",
+             timeout=timeout)
     if open:
         import graphviz  # its viewer knows each platform's "open this file"
         graphviz.view(str(out))
     return out
 
 
-def svg_or_none(graph: Graph, **options) -> str | None:
+def svg_or_none(graph: Graph, timeout: float | None = DOT_TIMEOUT_S, **options) -> str | None:
     """SVG text of the default view (for notebooks), or None when ``dot`` is missing."""
     if dot_program() is None:
         return None
-    return _run_dot(["-Tsvg"], "the graph", to_dot(graph, **options).encode()).decode()
+    text, work, drawn = _dot_text(graph, **options)
+    _check_size(work, drawn, "nothing was written")
+    return _run_dot(["-Tsvg"], "the graph", text.encode(), timeout=timeout).decode()

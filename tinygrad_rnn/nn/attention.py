@@ -17,9 +17,17 @@ Three scores a(·,·) are here, with one call interface:
     context (B, Q, dv), weights (B, Q, K)
 
 Padding: ``valid_lens`` (B,) or (B, Q) integers say that only keys 0 … n−1 are real;
-``mask`` (B, K) or (B, Q, K) booleans (True = real) is the general form. Masked positions get
-weight exactly 0 (not merely e^−10⁹) and receive no gradient. A query with no valid key at
-all gets all-zero weights and a zero context.
+``mask`` (B, K) or (B, Q, K) is the general form, in either of PyTorch's two conventions
+(those of ``F.scaled_dot_product_attention``'s ``attn_mask``):
+
+    booleans         True = keep (a real key), False = masked out
+    floats           additive: e_ij + m_ij, with m_ij = −inf masking the key out and 0
+                     leaving the score as it is (any finite value is a bias on the score)
+
+Masked positions get weight exactly 0 (not merely e^−10⁹) and receive no gradient. A query
+with no valid key at all gets all-zero weights and a zero context (as PyTorch's
+scaled_dot_product_attention). An integer mask is refused (is 1 "keep" or "add 1"?), and so
+are NaN and +inf in a float mask. The mask is a constant: no gradient reaches it.
 """
 
 from __future__ import annotations
@@ -43,12 +51,15 @@ def _named(t: Tensor, name: str) -> Tensor:
 
 
 def key_mask(module, valid_lens, mask, B: int, Q: int, K: int, device: str):
-    """The (B, Q, K) boolean array of real keys (None when every key is real).
+    """``(keep, bias)``: the (B, Q, K) boolean array of real keys and the (B, Q, K) float
+    array added to the scores; each is None when it would change nothing.
 
-    ``valid_lens`` (B,) or (B, Q) integers in [0, K]; ``mask`` (B, K) or (B, Q, K) booleans.
+    ``valid_lens`` (B,) or (B, Q) integers in [0, K]; ``mask`` (B, K) or (B, Q, K) booleans
+    (True = keep) or floats (additive: 0 keeps, −inf masks out).
     """
     if valid_lens is not None and mask is not None:
         raise ValueError(f"{module!r}: give valid_lens or mask, not both")
+    bias = None
     if valid_lens is not None:
         lens = host_array(valid_lens)
         if lens.dtype.kind not in "iu" or lens.shape not in ((B,), (B, Q)):
@@ -67,10 +78,32 @@ def key_mask(module, valid_lens, mask, B: int, Q: int, K: int, device: str):
         if host.shape not in ((B, 1, K), (B, Q, K)):
             raise ShapeError(f"{module!r}: mask must have shape ({B}, {K}) or ({B}, {Q}, {K}) for "
                              f"{B} sequences, {Q} queries and {K} keys, got {tuple(host.shape)}")
-        host = host.astype(bool)
+        if host.dtype.kind == "f":
+            host, bias = _additive(module, host)
+        elif host.dtype.kind == "b":
+            host = host.copy()  # our own: the caller may refill their array before backward
+        else:
+            raise DTypeError(f"{module!r}: mask must be booleans (True = keep the key) or floats "
+                             f"added to the scores (0 = keep, -inf = mask out), got {host.dtype}; "
+                             f"for 0/1 integers write mask.astype(bool)")
     else:
-        return None
-    return backend.to_array(host.repeat(Q, axis=1) if host.shape[1] != Q else host, device)
+        return None, None
+
+    def full(a):  # (B, 1 or Q, K) host array → (B, Q, K) on the device
+        return None if a is None else backend.to_array(a.repeat(Q, axis=1) if a.shape[1] != Q else a,
+                                                       device)
+    return full(host), full(bias)
+
+
+def _additive(module, host):
+    """A float mask in PyTorch's additive convention as (keep, finite bias); None = no effect."""
+    if (host != host).any() or (host == math.inf).any():
+        raise ValueError(f"{module!r}: a float mask is added to the scores (0 = keep, -inf = mask "
+                         f"out); it must not hold NaN or +inf")
+    keep = host != -math.inf
+    bias = host.copy()                    # the caller's array stays as it was
+    bias[~keep] = 0                       # masked: weight 0 by `keep`, no −inf in the sum
+    return (None if keep.all() else keep), (None if not bias.any() else bias)
 
 
 def masked_softmax(scores: Tensor, mask=None, axis: int = -1) -> Tensor:
@@ -101,9 +134,11 @@ class _Attention(Module):
         """context (B, Q, dv) = α V with α = softmax_j(e) over the real keys; returns (c, α)."""
         self._check(queries, keys, values)
         B, Q, K = queries.shape[0], queries.shape[1], keys.shape[1]
-        real = key_mask(self, valid_lens, mask, B, Q, K, queries.device)
+        real, bias = key_mask(self, valid_lens, mask, B, Q, K, queries.device)
         with scope("attention"):
             e = _named(self.score(queries, keys), "e_ij")
+            if bias is not None:  # PyTorch's additive mask: e_ij + m_ij
+                e = _named(e + Tensor._wrap(bias.astype(e.dtype)), "e_ij + mask")
             alpha = _named(masked_softmax(e, real), "alpha")
             context = _named(alpha @ values, "c_i")
         return context, alpha

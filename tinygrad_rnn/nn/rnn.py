@@ -52,8 +52,9 @@ class RNNBase(Module):
                             ("num_layers", num_layers)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: {what} must be a positive integer, got {value!r}")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or \
+                not 0 <= dropout <= 1:  # 1 drops every input of the layers above, as PyTorch
+            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         if nonlinearity not in ACTIVATIONS:
             raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         if peephole and self.mode != "LSTM":

@@ -12,9 +12,16 @@ and the sequence ends in one of three ways:
    and we draw stop_t ~ Bernoulli(σ(z_t)) (:class:`StopOutput` is that head and its loss);
 3. a **given length** n: exactly n symbols, and the model is told at every step how many
    remain (``remaining``), so it need not stop in the middle of a sentence.
+
+Bad numbers are refused, as ``torch.multinomial`` refuses inf/NaN probabilities: a logit of
+−inf is a legal masked-out symbol (probability exactly 0), but NaN, +inf, or a row whose
+logits are all −inf raise ``ValueError`` (so does a NaN stop logit) rather than draw a symbol
+from a meaningless distribution.
 """
 
 from __future__ import annotations
+
+import math
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.autograd import no_grad
@@ -26,8 +33,23 @@ from tinygrad_rnn.ops import ShapeError
 from tinygrad_rnn.tensor import Tensor
 
 
+def check_logits(logits) -> None:
+    """Raise ValueError for NaN or +inf logits, or a row with every logit −inf (no symbol left)."""
+    host = backend.to_host(logits.data if isinstance(logits, Tensor) else logits)
+    if (host != host).any() or (host == math.inf).any():
+        raise ValueError("sampling: the logits (over the temperature) hold NaN or +inf, so there "
+                         "is no distribution to draw from (−inf is allowed: it masks a symbol "
+                         "out); check the model for a diverged loss, or raise the temperature")
+    if host.ndim and host.shape[-1] and (host == -math.inf).all(-1).any():
+        raise ValueError("sampling: every logit of a row is −inf, so no symbol can be drawn; "
+                         "leave at least one symbol unmasked")
+
+
 def sampling_probs(logits: Tensor, temperature: float = 1.0, top_k: int | None = None) -> Tensor:
-    """softmax(o / τ) over the ``top_k`` largest logits (others exactly 0); (B, V) or (V,)."""
+    """softmax(o / τ) over the ``top_k`` largest logits (others exactly 0); (B, V) or (V,).
+
+    NaN or +inf logits, or a row of −inf only, raise ValueError (see :func:`check_logits`).
+    """
     V = logits.shape[-1]
     if temperature <= 0:
         raise ValueError(f"sampling: temperature must be > 0 (use greedy argmax for τ → 0), "
@@ -36,6 +58,7 @@ def sampling_probs(logits: Tensor, temperature: float = 1.0, top_k: int | None =
         raise ValueError(f"sampling: top_k must be an integer in [1, {V}] for {V} symbols, "
                          f"got {top_k!r}")
     scaled = logits * (1.0 / temperature)
+    check_logits(scaled)  # after the scaling: a tiny τ can overflow finite logits to ±inf
     keep = None
     if top_k is not None and top_k < V:
         ordered = scaled.data.copy()
@@ -48,9 +71,11 @@ def sampling_probs(logits: Tensor, temperature: float = 1.0, top_k: int | None =
 def sample(logits: Tensor, temperature: float = 1.0, top_k: int | None = None):
     """Draw one symbol per row of ``logits`` (B, V) (or one from (V,)): host integers.
 
-    ``temperature=0`` means greedy: the argmax, no randomness.
+    ``temperature=0`` means greedy: the argmax, no randomness. NaN or +inf logits, or a row
+    of −inf only, raise ValueError; a −inf logit is a symbol that is never drawn.
     """
     if temperature == 0:
+        check_logits(logits)
         return backend.to_host(logits.data).argmax(-1)
     probs = backend.to_host(sampling_probs(logits, temperature, top_k).data)
     u = backend.generator("cpu").random(probs.shape[:-1] + (1,))
@@ -130,6 +155,9 @@ def generate(step, state, start, max_len: int, temperature: float = 1.0,
         y_prev = sample(logits, temperature, top_k)
         if stop == "bernoulli":
             p_stop = backend.to_host(result[2].sigmoid().data).reshape(B)   # σ(z_t)
+            if (p_stop != p_stop).any():  # NaN < u is False: it would never stop, silently
+                raise ValueError("generate: a stop logit is NaN, so P(stop) is undefined; "
+                                 "check the model for a diverged loss")
             halt = backend.generator("cpu").random(B) < p_stop
         for b in range(B):
             if done[b]:
