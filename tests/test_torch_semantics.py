@@ -17,24 +17,25 @@ import tinygrad_rnn as tg
 NAN = math.nan
 
 
-def _pair(*arrays):
+def _pair(*arrays, device="cpu"):
     """float64 leaves of ours and of torch's with the same values."""
-    ours = [tg.Tensor(np.asarray(a, dtype=np.float64), dtype="float64", requires_grad=True)
-            for a in arrays]
+    ours = [tg.Tensor(np.asarray(a, dtype=np.float64), dtype="float64", requires_grad=True,
+                      device=device) for a in arrays]
     theirs = [TORCH.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
     return ours, theirs
 
 
-def _check(fn_ours, fn_theirs, *arrays, grads=True):
+def _check(fn_ours, fn_theirs, *arrays, grads=True, device="cpu"):
     """Same values and the same gradients (NaN where torch has NaN) for every input."""
-    ours, theirs = _pair(*arrays)
+    ours, theirs = _pair(*arrays, device=device)
     out, ref = fn_ours(*ours), fn_theirs(*theirs)
+    assert out.device == device
     np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-15, atol=0)
     assert out.shape == tuple(ref.shape)
     if not grads:
         return
     cot = np.arange(1.0, 1.0 + ref.numel()).reshape(tuple(ref.shape))
-    out.backward(tg.Tensor(cot, dtype="float64"))
+    out.backward(tg.Tensor(cot, dtype="float64", device=device))
     ref.backward(TORCH.tensor(cot))
     for mine, other in zip(ours, theirs):
         np.testing.assert_allclose(mine.grad.numpy(), other.grad.numpy(), rtol=1e-12, atol=0)
@@ -43,14 +44,14 @@ def _check(fn_ours, fn_theirs, *arrays, grads=True):
 # ---- 7. clip/clamp, pow, max/min, mean, integer min, 0-d dims, casts -------------------------
 
 @needs_torch
-def test_clip_with_tensor_bounds_values_and_gradients_match_torch_clamp():
+def test_clip_with_tensor_bounds_values_and_gradients_match_torch_clamp(device):
     # ties with either bound, x outside both sides, lo > hi (hi wins), lo == hi, a NaN
     x = [-2.0, 0.0, 0.5, 1.0, 3.0, 0.2, -1.0, NAN]
     lo = [-1.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.3, 0.0]
     hi = [1.0, 1.0, 1.0, 1.0, 2.0, 0.1, 0.3, 1.0]
-    _check(lambda a, b, c: a.clip(b, c), lambda a, b, c: a.clamp(b, c), x, lo, hi)
-    _check(lambda a, b: a.clamp(min=b), lambda a, b: a.clamp(min=b), x, lo)
-    _check(lambda a, c: tg.clip(a, max=c), lambda a, c: a.clamp(max=c), x, hi)
+    _check(lambda a, b, c: a.clip(b, c), lambda a, b, c: a.clamp(b, c), x, lo, hi, device=device)
+    _check(lambda a, b: a.clamp(min=b), lambda a, b: a.clamp(min=b), x, lo, device=device)
+    _check(lambda a, c: tg.clip(a, max=c), lambda a, c: a.clamp(max=c), x, hi, device=device)
 
 
 @needs_torch
@@ -69,10 +70,10 @@ def test_clip_with_tensor_bounds_is_a_float_tensor_not_objects():
 
 
 @needs_torch
-def test_pow_with_a_tensor_exponent_matches_torch_for_negative_bases_and_zero():
+def test_pow_with_a_tensor_exponent_matches_torch_for_negative_bases_and_zero(device):
     x = [0.0, -2.0, -2.0, 2.0, 0.0, 3.0, -1.5, 0.0]
     p = [0.0, 2.0, 3.0, 0.5, 2.0, 0.0, 0.0, -1.0]
-    _check(lambda a, b: a ** b, lambda a, b: a ** b, x, p)
+    _check(lambda a, b: a ** b, lambda a, b: a ** b, x, p, device=device)
 
 
 @needs_torch
@@ -127,17 +128,17 @@ WITH_NAN = [[1.0, NAN, 3.0, NAN], [5.0, 5.0, -1.0, 2.0], [-3.0, 0.0, -3.0, NAN]]
 @needs_torch
 @pytest.mark.parametrize("data", [TIES, WITH_NAN], ids=["ties", "nan"])
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
-def test_max_and_min_route_gradients_like_torch_with_ties_and_nan(name, data):
+def test_max_and_min_route_gradients_like_torch_with_ties_and_nan(name, data, device):
     ours, theirs = REDUCTIONS[name]
-    _check(ours, theirs, data)
+    _check(ours, theirs, data, device=device)
 
 
 @needs_torch
 @pytest.mark.parametrize("fn", ["maximum", "minimum"])
-def test_maximum_and_minimum_route_gradients_like_torch_with_ties_and_nan(fn):
+def test_maximum_and_minimum_route_gradients_like_torch_with_ties_and_nan(fn, device):
     x = [1.0, 2.0, NAN, 3.0, NAN, -1.0]
     y = [1.0, 1.0, 2.0, NAN, NAN, 0.0]
-    _check(getattr(tg, fn), getattr(TORCH, fn), x, y)
+    _check(getattr(tg, fn), getattr(TORCH, fn), x, y, device=device)
 
 
 @needs_torch
@@ -301,15 +302,16 @@ def _torch_index_safe(form):
 
 @needs_torch
 @pytest.mark.parametrize("form", INDEX_FORMS, ids=str)
-def test_indexing_shapes_values_and_gradients_match_torch(form):
+def test_indexing_shapes_values_and_gradients_match_torch(form, device):
     x = np.arange(24.0).reshape(2, 3, 4)
     if not _torch_index_safe(form):  # torch has no negative steps: compare with its flip
-        ours, theirs = _pair(x)
+        ours, theirs = _pair(x, device=device)
         out = ours[0][_as_index(form, "ours")]
         ref = theirs[0][0].flip(0)[:, [2]]
         np.testing.assert_array_equal(out.numpy(), ref.detach().numpy())
         return
-    _check(lambda t: t[_as_index(form, "ours")], lambda t: t[_as_index(form, "torch")], x)
+    _check(lambda t: t[_as_index(form, "ours")], lambda t: t[_as_index(form, "torch")], x,
+           device=device)
 
 
 @needs_torch
