@@ -91,6 +91,22 @@ def test_pow_with_a_number_matches_torch_including_zero_exponent(p):
     _check(lambda a: a ** p, lambda a: a ** p, x)
 
 
+@needs_torch
+@pytest.mark.parametrize("base", [2.0, 0.5, 0.0, -2.0, 3])
+def test_number_to_a_tensor_power_matches_torch(base):
+    x = [0.0, 1.0, 2.0, -1.0, 3.0] if base != 0.5 else [0.0, 1.5, -2.5]
+    _check(lambda t: base ** t, lambda t: base ** t, x)
+    ints = np.array([0, 1, 3])
+    assert str((base ** tg.Tensor(ints)).dtype) == str((base ** TORCH.tensor(ints)).dtype)[6:]
+
+
+@needs_torch
+def test_pow_and_clip_with_0d_tensor_operands_match_torch():
+    _check(lambda a, b: a ** b, lambda a, b: a ** b, -2.0, 3.0)
+    _check(lambda a, b: a ** b, lambda a, b: a ** b, 0.0, 0.0)
+    _check(lambda a, b, c: a.clip(b, c), lambda a, b, c: a.clamp(b, c), 5.0, 0.0, 1.0)
+
+
 def test_zero_to_the_zero_is_one_and_its_gradient_is_zero():
     x = tg.Tensor([0.0, 0.0], requires_grad=True)
     y = x ** 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import math
 
+from tinygrad_rnn import backend
 from tinygrad_rnn import functions as F
 from tinygrad_rnn.tensor import Tensor
 
@@ -30,10 +31,11 @@ def minimum(x, y) -> Tensor:
 
 
 def rpow(base, x: Tensor) -> Tensor:
-    """base ** x for a positive Python number: exp(x · log base)."""
-    if base <= 0:
-        raise ValueError(f"{base} ** tensor needs a positive base")
-    return F.exp(x * math.log(base))
+    """bˣ for a Python number b: ∂/∂x = bˣ log b, as torch.pow(b, x) (0 where b = 0 ≤ x;
+    a negative base has real values at integral x and NaN gradients)."""
+    if isinstance(base, float) and not backend.is_float(x.dtype):
+        x = F.cast(x, backend.DEFAULT_FLOAT)  # PyTorch's promotion: an integer tensor, a float
+    return F.pow(Tensor(base, dtype=x.dtype, device=x.device), x)
 
 
 def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:

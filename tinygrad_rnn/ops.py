@@ -226,6 +226,11 @@ def _log(x):
     return apply1(LOG, x) if isinstance(x, Tensor) else backend.xp_of(x).log(x)
 
 
+def _mask(cond):
+    """A comparison's result as an array (NumPy gives a scalar for 0-d operands)."""
+    return backend.ensure_array(cond)
+
+
 def _zeros_like(g):
     return g * 0 if isinstance(g, Tensor) else _xp(g).zeros_like(g)
 
@@ -289,15 +294,15 @@ POW = Op("pow", lambda x, p: x ** p, (_pow_dx,), saves="in")  # p is a Python nu
 
 
 def _pow_tensor_dx(g, out, x, p):                           # p xᵖ⁻¹ (0 where p = 0, as torch)
-    zero = raw(p) == 0  # (p = 1 stands in there, so that 0⁻¹ is never computed)
+    zero = _mask(raw(p) == 0)  # (p = 1 stands in there, so that 0⁻¹ is never computed)
     return _where(zero, 0, g * p * x ** (_where(zero, 1, p) - 1))
 
 
 def _pow_tensor_dp(g, out, x, p):                           # xᵖ log x (0 where x = 0 ≤ p, as torch)
     x_raw = raw(x)
-    zero = (x_raw == 0) & (raw(p) >= 0)
-    negative = x_raw < 0  # log of a negative base: NaN, as in torch (without NumPy's warning)
-    safe = _where(zero | negative, 1, x)
+    zero = _mask((x_raw == 0) & (raw(p) >= 0))
+    negative = _mask(x_raw < 0)  # log of a negative base: NaN, as in torch (no NumPy warning)
+    safe = _where(_mask(zero | negative), 1, x)
     return _where(zero, 0, _where(negative, math.nan, g * out * _log(safe)))
 
 
@@ -376,17 +381,17 @@ CLIP = Op("clip", lambda x, lo, hi: backend.xp_of(x).clip(x, lo, hi),
 
 def _clamp_dlo(g, out, x, lo, hi):                          # lo wins where x < lo (and lo < hi)
     mask = raw(x) < raw(lo)
-    return _where(mask & (raw(lo) < raw(hi)) if hi is not None else mask, g, 0)
+    return _where(_mask(mask & (raw(lo) < raw(hi)) if hi is not None else mask), g, 0)
 
 
 def _clamp_dhi(g, out, x, lo, hi):                          # hi wins where x > hi, or hi < lo
     mask = raw(x) > raw(hi)
-    return _where(mask | (raw(hi) < raw(lo)) if lo is not None else mask, g, 0)
+    return _where(_mask(mask | (raw(hi) < raw(lo)) if lo is not None else mask), g, 0)
 
 
 # clip with Tensor bounds: PyTorch's clamp_backward rules (torch.clamp(x, lo, hi) with tensors)
 CLAMP = Op("clip", lambda x, lo, hi: backend.xp_of(x).clip(x, lo, hi),
-           (lambda g, out, x, lo, hi: _where(_inside(x, raw(lo), raw(hi)), g, 0),
+           (lambda g, out, x, lo, hi: _where(_mask(_inside(x, raw(lo), raw(hi))), g, 0),
             _clamp_dlo, _clamp_dhi), saves="in", broadcasts=True)
 
 CAST = Op("cast", lambda x, dtype, in_dtype: x.astype(dtype),
