@@ -303,11 +303,13 @@ def _as_index(form, lib):
     for p in form:
         if isinstance(p, list):
             p = np.array(p) if lib == "ours" else TORCH.tensor(p)
-        elif p == "t1":
+        elif isinstance(p, str) and p == "t1":
             p = tg.Tensor(np.array(1)) if lib == "ours" else TORCH.tensor(1)
-        elif p == "mask":
+        elif isinstance(p, str) and p == "mask":
             m = [True, False, True, True]
             p = np.array(m) if lib == "ours" else TORCH.tensor(m)
+        elif isinstance(p, np.ndarray):
+            p = p if lib == "ours" else TORCH.tensor(p)
         out.append(p)
     return tuple(out)
 
@@ -328,6 +330,37 @@ def test_indexing_shapes_values_and_gradients_match_torch(form, device):
         return
     _check(lambda t: t[_as_index(form, "ours")], lambda t: t[_as_index(form, "torch")], x,
            device=device)
+
+
+_M34 = np.zeros((3, 4), bool)
+_M34[0, 1] = _M34[2, 3] = _M34[1, 1] = True
+INDEX_PARTS = {"int": 1, "slice": slice(None), "slice13": slice(1, 3), "array": [0, 1],
+               "none": None, "ellipsis": Ellipsis, "true": True, "mask": _M34, "int0d": "t1"}
+
+
+@needs_torch
+def test_every_mix_of_up_to_three_index_parts_matches_torch():
+    """Shapes, values and gradients of x[i, j, k] for every choice of up to three parts on a
+    (2, 3, 4, 5) tensor; where torch refuses an index, so do we."""
+    import itertools
+    x = np.arange(120.0).reshape(2, 3, 4, 5)
+    checked = 0
+    for k in (1, 2, 3):
+        for names in itertools.product(INDEX_PARTS, repeat=k):
+            if names.count("ellipsis") > 1:
+                continue
+            form = tuple(np.array(INDEX_PARTS[n]) if n == "mask" else INDEX_PARTS[n]
+                         for n in names)
+            try:
+                TORCH.tensor(x)[_as_index(form, "torch")]
+            except (IndexError, RuntimeError, ValueError, TypeError):
+                with pytest.raises((IndexError, RuntimeError, ValueError, TypeError)):
+                    tg.Tensor(x)[_as_index(form, "ours")]
+                continue
+            _check(lambda t, f=form: t[_as_index(f, "ours")],
+                   lambda t, f=form: t[_as_index(f, "torch")], x)
+            checked += 1
+    assert checked > 500
 
 
 @needs_torch
