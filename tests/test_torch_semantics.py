@@ -192,6 +192,10 @@ def test_reductions_and_squeeze_accept_dim_0_and_minus_1_on_0d_tensors(dim):
         assert ours.shape == tuple(ref.shape) == ()
         assert ours.item() == ref.item()
         ours.backward()
+    for name in ["softmax", "log_softmax"]:
+        ours = getattr(tg.Tensor(3.0, requires_grad=True), name)(dim=dim)
+        ref = getattr(TORCH.tensor(3.0), name)(dim)
+        assert ours.shape == () and ours.item() == ref.item()
     assert tg.Tensor(3.0).squeeze(dim).shape == tuple(TORCH.tensor(3.0).squeeze(dim).shape)
     with pytest.raises(IndexError, match="axis 1 is out of range"):
         tg.Tensor(3.0).sum(dim=1)

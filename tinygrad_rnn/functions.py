@@ -258,15 +258,21 @@ def min(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
     return _extreme(MIN, x, axis, keepdims, kw)
 
 
+def _one_axis(axis: int, x: Tensor, op: str):
+    """One axis, checked; None for a 0-d tensor (dim 0 / -1 of a scalar is the scalar)."""
+    axis = normalize_axes(axis, x.ndim, op)[0]
+    return axis if x.ndim else None
+
+
 def softmax(x: Tensor, axis: int = -1, **kw) -> Tensor:
     axis, _ = _axis_alias(axis, False, kw)
-    return apply1(SOFTMAX, x, {"axis": normalize_axes(axis, x.ndim, "softmax")[0]})
+    return apply1(SOFTMAX, x, {"axis": _one_axis(axis, x, "softmax")})
 
 
 def log_softmax(x: Tensor, axis: int = -1, **kw) -> Tensor:
     """log softmax, computed stably as (x − max) − log Σ exp(x − max)."""
     axis, _ = _axis_alias(axis, False, kw)
-    return apply1(LOG_SOFTMAX, x, {"axis": normalize_axes(axis, x.ndim, "log_softmax")[0]})
+    return apply1(LOG_SOFTMAX, x, {"axis": _one_axis(axis, x, "log_softmax")})
 
 
 def reshape(x: Tensor, shape) -> Tensor:
