@@ -47,6 +47,7 @@ class Case:
 
 
 IDX = np.array([2, 0, 2, 1])  # repeated index: its gradients must accumulate
+P_INT = np.array([2.0, 3.0, 0.0, -1.0])  # integral exponents: real values for negative bases
 
 CASES = [
     Case("add", lambda x, y: x + y, lambda x, y: x + y, [(3, 1, 4), (2, 4)]),
@@ -112,6 +113,19 @@ CASES = [
     Case("chunk", lambda x: x.chunk(3, axis=0)[2] - x.chunk(3, axis=0)[0],
          lambda x: x.chunk(3, dim=0)[2] - x.chunk(3, dim=0)[0], [(6, 2)]),
     Case("x_times_x", lambda x: x * x, lambda x: x * x, [(3,)]),
+    # Tensor bounds: each side gets the gradient where it wins (values kept off the kinks)
+    Case("clip_tensor_bounds", lambda x, lo, hi: x.clip(lo, hi), lambda x, lo, hi: x.clamp(lo, hi),
+         [(4, 5), (4, 1), (5,)], [lambda a: np.linspace(-1.5, 1.4, a.size).reshape(a.shape),
+                                  lambda a: np.array([[-0.52], [-0.61], [-0.33], [-0.95]]),
+                                  lambda a: np.array([0.7, 0.3, 1.0, 0.45, 0.2])]),
+    Case("pow_tensor", lambda x, p: x ** p, lambda x, p: x ** p, [(3, 4), (4,)], [positive]),
+    Case("pow_tensor_negative_base", lambda x: x ** tg.Tensor(P_INT, dtype=x.dtype, device=x.device),
+         lambda x: x ** __import__("torch").tensor(P_INT), [(2, 4)], [away_from_zero]),
+    Case("min_full", lambda x: x.min(), lambda x: x.min(), [(3, 4)], [distinct]),
+    Case("max_dim", lambda x: x.max(dim=-1), lambda x: x.max(dim=-1).values, [(3, 4)], [distinct]),
+    # PyTorch's shape (3, 4): the integer is applied first (NumPy would give (4, 3))
+    Case("getitem_int_slice_array", lambda x: x[1, :, IDX], lambda x: x[1, :, IDX],
+         [(2, 3, 3)]),
 ]
 
 BY_NAME = {c.name: c for c in CASES}

@@ -11,7 +11,7 @@ import tinygrad_rnn as tg
 
 SMOOTH = {"add", "sub", "mul", "div", "neg", "pow", "exp", "log", "tanh", "sigmoid", "sqrt",
           "matmul_2d", "matmul_batched", "sum_axis", "softmax", "log_softmax", "getitem_repeated",
-          "cat", "stack", "x_times_x", "expand", "embedding"}
+          "cat", "stack", "x_times_x", "expand", "embedding", "pow_tensor", "pow_tensor_negative_base"}
 
 
 def _tensors(arrays, device="cpu"):

@@ -5,33 +5,37 @@ from __future__ import annotations
 import builtins
 import math
 
+from tinygrad_rnn import backend
 from tinygrad_rnn import functions as F
 from tinygrad_rnn.tensor import Tensor
 
 
 def mean(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
-    """Σ x / n over ``axis``."""
+    """Σ x / n over ``axis`` (NaN where n = 0, as in PyTorch)."""
     axis, keepdims = F._axis_alias(axis, keepdims, kw)
     axes = F.normalize_axes(axis, x.ndim, "mean")
+    if x.ndim == 0:  # dim=0 or -1 of a 0-d tensor: the tensor itself
+        axes = None
     count = x.data.size if axes is None else math.prod(x.shape[a] for a in axes)
-    return F.sum(x, axes, keepdims) * (1.0 / max(count, 1))
+    return F.sum(x, axes, keepdims) * (1.0 / count if count else math.nan)
 
 
 def min(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
-    """The smallest values along ``axis``: −max(−x)."""
-    return -F.max(-x, axis, keepdims, **kw)
+    """The smallest values along ``axis`` (its own op, exact for unsigned integers too)."""
+    return F.min(x, axis, keepdims, **kw)
 
 
 def minimum(x, y) -> Tensor:
-    """Elementwise min: −maximum(−x, −y)."""
-    return -F.maximum(-x, -y)
+    """Elementwise min (its own op, exact for unsigned integers too)."""
+    return F.minimum(x, y)
 
 
 def rpow(base, x: Tensor) -> Tensor:
-    """base ** x for a positive Python number: exp(x · log base)."""
-    if base <= 0:
-        raise ValueError(f"{base} ** tensor needs a positive base")
-    return F.exp(x * math.log(base))
+    """bˣ for a Python number b: ∂/∂x = bˣ log b, as torch.pow(b, x) (0 where b = 0 ≤ x;
+    a negative base has real values at integral x and NaN gradients)."""
+    if isinstance(base, float) and not backend.is_float(x.dtype):
+        x = F.cast(x, backend.DEFAULT_FLOAT)  # PyTorch's promotion: an integer tensor, a float
+    return F.pow(Tensor(base, dtype=x.dtype, device=x.device), x)
 
 
 def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
@@ -54,7 +58,7 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     if dim is None:
         return F.reshape(x, tuple(n for n in x.shape if n != 1))
     d = F.normalize_axes(dim, x.ndim, "squeeze")[0]
-    if x.shape[d] != 1:
+    if x.ndim == 0 or x.shape[d] != 1:  # a 0-d tensor accepts dim 0 / -1 (as in PyTorch)
         return x
     return F.reshape(x, x.shape[:d] + x.shape[d + 1:])
 

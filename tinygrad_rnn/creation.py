@@ -58,10 +58,16 @@ def eye(n: int, dtype=None, device=None, requires_grad=False, name=None) -> Tens
 
 
 def arange(start, stop=None, step=1, dtype=None, device=None) -> Tensor:
+    """start, start + step, ... below stop; integers give int64, any float argument float32
+    (the default float, as torch.arange; NumPy would give float64)."""
     device = backend.check_device(device)
     if stop is None:
         start, stop = 0, start
-    return Tensor._wrap(backend.xp_for(device).arange(start, stop, step, dtype=backend.as_dtype(dtype)))
+    dtype = backend.as_dtype(dtype)
+    values = backend.xp_for(device).arange(start, stop, step, dtype=dtype)
+    if dtype is None and any(isinstance(v, float) for v in (start, stop, step)):
+        values = values.astype(backend.DEFAULT_FLOAT)  # computed in float64, then rounded once
+    return Tensor._wrap(values)
 
 
 def randn(*shape, dtype=None, device=None, requires_grad=False, name=None) -> Tensor:

@@ -13,6 +13,7 @@ from tinygrad_rnn.ops import (
     ADD,
     CAST,
     CAT,
+    CLAMP,
     CLIP,
     DIV,
     EMBEDDING,
@@ -24,10 +25,13 @@ from tinygrad_rnn.ops import (
     MATMUL,
     MAX,
     MAXIMUM,
+    MIN,
+    MINIMUM,
     MUL,
     NEG,
     PERMUTE,
     POW,
+    POW_TENSOR,
     RELU,
     RESHAPE,
     SIGMOID,
@@ -74,15 +78,31 @@ def neg(x: Tensor) -> Tensor:
 
 
 def pow(x: Tensor, exponent) -> Tensor:
-    """x ** p for a Python number p (a tensor exponent goes through exp(p · log x))."""
+    """xᵖ, elementwise; ∂/∂x = p xᵖ⁻¹ (0 where p = 0) and, for a Tensor p, ∂/∂p = xᵖ log x.
+
+    A negative base with an integral exponent has the real value ((−2)³ = −8), as in PyTorch.
+    An integer tensor with a float exponent becomes float32 first (PyTorch's promotion).
+    """
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
     if isinstance(exponent, Tensor):
-        return exp(log(x) * exponent)
+        return apply2(POW_TENSOR, x, exponent)
+    if backend.is_scalar(exponent) and not isinstance(exponent, (int, float)):
+        exponent = exponent.item()  # a NumPy scalar: a Python number (it adopts x's dtype)
+    if isinstance(exponent, float) and not backend.is_float(x.dtype):
+        x = cast(x, backend.DEFAULT_FLOAT)
     return apply1(POW, x, {"p": exponent})
 
 
 def maximum(x, y) -> Tensor:
-    """Elementwise max; on ties each side gets half the gradient (as in PyTorch)."""
+    """Elementwise max; on ties each side gets half the gradient, next to a NaN both get all
+    of it (PyTorch's rule)."""
     return apply2(MAXIMUM, x, y)
+
+
+def minimum(x, y) -> Tensor:
+    """Elementwise min, with maximum's gradient rule mirrored (exact for every dtype)."""
+    return apply2(MINIMUM, x, y)
 
 
 def where(cond, x, y) -> Tensor:
@@ -124,14 +144,31 @@ def sqrt(x: Tensor) -> Tensor:
 
 
 def clip(x: Tensor, min=None, max=None) -> Tensor:
-    """Clamp into [min, max]; the gradient passes where min ≤ x ≤ max (as torch.clamp)."""
+    """Clamp into [min, max]: out = min(max(x, lo), hi) (so hi wins where lo > hi).
+
+    The gradient passes to x where lo ≤ x ≤ hi; Tensor bounds get theirs where they win
+    (lo where x < lo < hi, hi where x > hi or hi < lo), as torch.clamp gives them.
+    """
     if min is None and max is None:
         raise ValueError("clip needs min, max or both")
-    return apply1(CLIP, x, {"lo": min, "hi": max})
+    if not (isinstance(min, Tensor) or isinstance(max, Tensor)):
+        return apply1(CLIP, x, {"lo": min, "hi": max})
+    bounds = [b if b is None or isinstance(b, (Tensor, int, float)) else Tensor(b, device=x.device)
+              for b in (min, max)]
+    for b in bounds:  # one device and dtype (an integer x with float bounds becomes float)
+        if b is not None:
+            x, _ = _promote(CLAMP, x, b)
+    lo, hi = (b if b is None else _promote(CLAMP, x, b)[1] for b in bounds)
+    return apply(CLAMP, x, lo, hi)
 
 
 def cast(x: Tensor, dtype) -> Tensor:
-    return apply1(CAST, x, {"dtype": backend.as_dtype(dtype), "in_dtype": x.dtype})
+    """x in another dtype; an integer or bool result is detached (as in PyTorch: integer
+    tensors carry no gradient)."""
+    dtype = backend.as_dtype(dtype)
+    if not backend.is_float(dtype):
+        return Tensor._wrap(x.data.astype(dtype))
+    return apply1(CAST, x, {"dtype": dtype, "in_dtype": x.dtype})
 
 
 def to_device(x: Tensor, device: str) -> Tensor:
@@ -172,10 +209,13 @@ def normalize_axes(axis, ndim: int, op: str):
     return tuple(sorted(set(out)))
 
 
-def _reduce(op: Op, x: Tensor, axis, keepdims: bool) -> Tensor:
+def _reduce(op: Op, x: Tensor, axis, keepdims: bool, **extra) -> Tensor:
     axes = normalize_axes(axis, x.ndim, op.name)
+    if x.ndim == 0:  # dim=0 or -1 of a 0-d tensor is the tensor itself (as in PyTorch)
+        axes = None
     kshape = tuple(1 if axes is None or i in axes else n for i, n in enumerate(x.shape))
-    return apply1(op, x, {"axis": axes, "keepdims": keepdims, "in_shape": x.shape, "kshape": kshape})
+    return apply1(op, x, {"axis": axes, "keepdims": keepdims, "in_shape": x.shape, "kshape": kshape,
+                          **extra})
 
 
 def _axis_alias(axis, keepdims, kw):
@@ -194,23 +234,45 @@ def sum(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
     return _reduce(SUM, x, axis, keepdims)
 
 
-def max(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
-    """The largest values along ``axis`` (values only, like NumPy's max / torch.amax)."""
+def _extreme(op: Op, x: Tensor, axis, keepdims: bool, kw) -> Tensor:
     axis, keepdims = _axis_alias(axis, keepdims, kw)
     if x.data.size == 0:
-        raise ShapeError(f"max{where_scope()}: the tensor of shape {x.shape} is empty")
-    return _reduce(MAX, x, axis, keepdims)
+        raise ShapeError(f"{op.name}{where_scope()}: the tensor of shape {x.shape} is empty")
+    # which inputs get the gradient, as PyTorch routes it (see ops._extreme_share)
+    rule = "even" if axis is None or x.ndim == 0 else "first" if isinstance(axis, int) else "amax"
+    return _reduce(op, x, axis, keepdims, rule=rule)
+
+
+def max(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
+    """The largest values along ``axis`` (values only).
+
+    Gradients go where PyTorch sends them: ``x.max()`` shares it among tied maxima (among the
+    NaNs if the max is NaN), ``x.max(dim=d)`` gives it to the first maximum along d (the index
+    torch.max(x, d) returns), a tuple of axes follows torch.amax.
+    """
+    return _extreme(MAX, x, axis, keepdims, kw)
+
+
+def min(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
+    """The smallest values along ``axis``; gradients routed as in :func:`max`."""
+    return _extreme(MIN, x, axis, keepdims, kw)
+
+
+def _one_axis(axis: int, x: Tensor, op: str):
+    """One axis, checked; None for a 0-d tensor (dim 0 / -1 of a scalar is the scalar)."""
+    axis = normalize_axes(axis, x.ndim, op)[0]
+    return axis if x.ndim else None
 
 
 def softmax(x: Tensor, axis: int = -1, **kw) -> Tensor:
     axis, _ = _axis_alias(axis, False, kw)
-    return apply1(SOFTMAX, x, {"axis": normalize_axes(axis, x.ndim, "softmax")[0]})
+    return apply1(SOFTMAX, x, {"axis": _one_axis(axis, x, "softmax")})
 
 
 def log_softmax(x: Tensor, axis: int = -1, **kw) -> Tensor:
     """log softmax, computed stably as (x − max) − log Σ exp(x − max)."""
     axis, _ = _axis_alias(axis, False, kw)
-    return apply1(LOG_SOFTMAX, x, {"axis": normalize_axes(axis, x.ndim, "log_softmax")[0]})
+    return apply1(LOG_SOFTMAX, x, {"axis": _one_axis(axis, x, "log_softmax")})
 
 
 def reshape(x: Tensor, shape) -> Tensor:
@@ -254,14 +316,62 @@ def _normalize_index(index, device: str):
     return tuple(fixed) if type(index) is tuple else fixed[0]
 
 
+def _torch_order(index):
+    """PyTorch's reading of an index that mixes integers with index arrays, as two steps.
+
+    NumPy counts an integer as an advanced index once an array is present, and when the
+    advanced indices are not side by side (``x[0, :, [0, 1]]``) it moves their dimensions to
+    the front: shape (2, 3) for x of shape (2, 3, 4). PyTorch first applies the integers as
+    basic indices (they remove their dimensions), then the arrays: ``x[0][:, [0, 1]]``, shape
+    (3, 2). Returns ``(first, rest)`` for ``x[first][rest]`` where the two readings can differ,
+    None where NumPy's is already PyTorch's.
+    """
+    if type(index) is not tuple:
+        return None
+    kinds = []  # "int", "array" (advanced, not an integer) or "basic" for each part
+    for p in index:
+        if type(p) is int or (backend.is_array(p) and p.ndim == 0 and p.dtype.kind in "iu"):
+            kinds.append("int")  # a 0-d integer array/Tensor is an integer to PyTorch too
+        elif type(p) is bool or backend.is_array(p):
+            kinds.append("array")
+        else:
+            kinds.append("basic")
+    if "int" not in kinds or "array" not in kinds:
+        return None
+    advanced = [i for i, k in enumerate(kinds) if k != "basic"]
+    if advanced[-1] - advanced[0] + 1 == len(advanced):
+        return None  # side by side: NumPy keeps them in place, the same shape as PyTorch's
+    first, rest = [], []
+    for p, k in zip(index, kinds):
+        if k == "int":
+            first.append(int(p))
+        elif k == "array":  # kept for the second step; the first passes the dimension(s)
+            # an integer array indexes one axis, a boolean mask p.ndim axes, a Python bool none
+            axes = 0 if type(p) is bool else p.ndim if p.dtype.kind == "b" else 1
+            first.extend([slice(None)] * axes)
+            rest.append(p)
+        elif p is None:  # the new axis is made in the second step only
+            rest.append(p)
+        else:  # a slice (applied in the first step, passed whole in the second) or Ellipsis
+            first.append(p)
+            rest.append(p if p is Ellipsis else slice(None))
+    return tuple(first), tuple(rest)
+
+
 def getitem(x: Tensor, index) -> Tensor:
     """x[index] with ints, slices, None, Ellipsis, integer or boolean arrays.
 
-    Repeated integer indices accumulate their gradients (a scatter-add in backward).
+    Shapes follow PyTorch where NumPy's differ: integers mixed with index arrays are applied
+    first, as basic indices (see :func:`_torch_order`). Repeated integer indices accumulate
+    their gradients (a scatter-add in backward).
     """
     basic = is_basic(index)
     if not basic:
         index = _normalize_index(index, backend.device_of(x.data))
+        if type(index) is tuple:
+            steps = _torch_order(index)
+            if steps is not None:
+                return getitem(getitem(x, steps[0]), steps[1])
     return apply1(GETITEM, x, {"index": index, "shape": x.data.shape, "basic": basic})
 
 

@@ -31,8 +31,12 @@ from tinygrad_rnn.tensor import STATE, Node, Tensor, record
 ARRAY_TYPES = backend.ARRAY_TYPES
 
 
-class ShapeError(ValueError):
-    """An op got shapes it cannot combine; the message names the op, the shapes and the scope."""
+class ShapeError(ValueError, RuntimeError):
+    """An op got shapes it cannot combine; the message names the op, the shapes and the scope.
+
+    A ValueError (NumPy's habit) and a RuntimeError (what PyTorch raises for shape mismatches),
+    so either ``except`` catches it.
+    """
 
 
 class IndexOutOfRange(ShapeError, IndexError):
@@ -86,7 +90,9 @@ def _op_error(op, inputs, attrs, err) -> Exception:
     shown = {k: v for k, v in attrs.items() if k in ("axis", "shape", "index")}
     if shown:
         what += "; " + ", ".join(f"{k}={v!r}" for k, v in shown.items())
-    cls = IndexOutOfRange if isinstance(err, IndexError) else ShapeError
+    # a TypeError (e.g. an unsupported dtype) stays a TypeError: it is not about shapes
+    cls = IndexOutOfRange if isinstance(err, IndexError) else \
+        TypeError if isinstance(err, TypeError) else ShapeError
     return cls(f"{op.name}{where_scope()}: {what} — {err}")
 
 
@@ -142,7 +148,10 @@ def apply2(op: Op, x, y, attrs: dict = NO_ATTRS) -> Tensor:
     if x_is_t and y_is_t:
         if xd.dtype != yd.dtype or type(xd) is not type(yd):
             return apply2(op, *_promote(op, x, y), attrs)
-    elif not ((x_is_t and type(y) in _NUMBERS) or (y_is_t and type(x) in _NUMBERS)):
+    elif x_is_t:  # a Python float makes an integer tensor float32 (as in PyTorch): _promote
+        if type(y) not in _NUMBERS or (type(y) is float and xd.dtype.kind != "f"):
+            return apply2(op, *_promote(op, x, y), attrs)
+    elif not y_is_t or type(x) not in _NUMBERS or (type(x) is float and yd.dtype.kind != "f"):
         return apply2(op, *_promote(op, x, y), attrs)
     try:
         out = op.forward(xd, yd, **attrs) if attrs else op.forward(xd, yd)
@@ -213,6 +222,19 @@ def _exp(x):
     return apply1(EXP, x) if isinstance(x, Tensor) else backend.xp_of(x).exp(x)
 
 
+def _log(x):
+    return apply1(LOG, x) if isinstance(x, Tensor) else backend.xp_of(x).log(x)
+
+
+def _mask(cond):
+    """A comparison's result as an array (NumPy gives a scalar for 0-d operands)."""
+    return backend.ensure_array(cond)
+
+
+def _zeros_like(g):
+    return g * 0 if isinstance(g, Tensor) else _xp(g).zeros_like(g)
+
+
 def _sign(x):
     return _xp(x).sign(raw(x))
 
@@ -237,26 +259,74 @@ MUL = Op("mul", operator.mul,
          (lambda g, out, x, y: g * y,
           lambda g, out, x, y: g * x), saves="in", broadcasts=True)
 
-DIV = Op("div", operator.truediv,
+_F64 = backend.float64
+
+
+def _default_float(v):
+    return v.astype(backend.DEFAULT_FLOAT) if hasattr(v, "astype") else v
+
+
+def _not_f64(v) -> bool:
+    return getattr(v, "dtype", None) is not _F64  # (not !=: NumPy reads None as float64)
+
+
+def _true_divide(x, y):
+    out = x / y
+    if out.dtype is _F64 and _not_f64(x) and _not_f64(y):
+        # integers (or bools) divided: NumPy gives float64, PyTorch the default float32, and
+        # PyTorch converts before dividing (so do we: the same rounding as torch)
+        return _default_float(x) / _default_float(y)
+    return out
+
+
+DIV = Op("div", _true_divide,
          (lambda g, out, x, y: g / y,
           lambda g, out, x, y: -g * x / (y * y)), saves="in", broadcasts=True)
 
 NEG = Op("neg", operator.neg,
          (lambda g, out, x: -g,))
 
-POW = Op("pow", lambda x, p: x ** p,                       # p is a Python number
-         (lambda g, out, x, p: g * p * x ** (p - 1),), saves="in")
+def _pow_dx(g, out, x, p):                                  # d(xᵖ)/dx = p xᵖ⁻¹, and 0 for p = 0
+    return g * p * x ** (p - 1) if p != 0 else _zeros_like(g)
+
+
+POW = Op("pow", lambda x, p: x ** p, (_pow_dx,), saves="in")  # p is a Python number
+
+
+def _pow_tensor_dx(g, out, x, p):                           # p xᵖ⁻¹ (0 where p = 0, as torch)
+    zero = _mask(raw(p) == 0)  # (p = 1 stands in there, so that 0⁻¹ is never computed)
+    return _where(zero, 0, g * p * x ** (_where(zero, 1, p) - 1))
+
+
+def _pow_tensor_dp(g, out, x, p):                           # xᵖ log x (0 where x = 0 ≤ p, as torch)
+    x_raw = raw(x)
+    zero = _mask((x_raw == 0) & (raw(p) >= 0))
+    negative = _mask(x_raw < 0)  # log of a negative base: NaN, as in torch (no NumPy warning)
+    safe = _where(_mask(zero | negative), 1, x)
+    return _where(zero, 0, _where(negative, math.nan, g * out * _log(safe)))
+
+
+POW_TENSOR = Op("pow", lambda x, p: x ** p, (_pow_tensor_dx, _pow_tensor_dp), saves="in,out",
+                broadcasts=True)
 
 
 def _win_weight(x, y, g):
-    """1 where x is the larger, 1/2 on ties (PyTorch splits them), 0 where y is."""
+    """maximum's share for x: 0 where x < y, 1/2 on ties, else 1 (NaN on either side: 1).
+
+    PyTorch's rule, ``g.masked_fill(x < y, 0) / ((x == y) + 1)``: both sides of a NaN get the
+    whole gradient. minimum's share for x is ``_win_weight(y, x)``.
+    """
     x, y = raw(x), raw(y)
-    return ((x > y) + 0.5 * (x == y)).astype(raw(g).dtype)
+    return ((x >= y) | (x != x) | (y != y)).astype(raw(g).dtype) / (1 + (x == y))
 
 
 MAXIMUM = Op("maximum", backend.elementwise("maximum"),
              (lambda g, out, x, y: g * _win_weight(x, y, g),
               lambda g, out, x, y: g * _win_weight(y, x, g)), saves="in", broadcasts=True)
+
+MINIMUM = Op("minimum", backend.elementwise("minimum"),
+             (lambda g, out, x, y: g * _win_weight(y, x, g),
+              lambda g, out, x, y: g * _win_weight(x, y, g)), saves="in", broadcasts=True)
 
 WHERE = Op("where", lambda x, y, cond: backend.xp_of(cond).where(cond, x, y),
            (lambda g, out, x, y, cond: _where(cond, g, 0),
@@ -308,6 +378,21 @@ def _inside(x, lo, hi):
 
 CLIP = Op("clip", lambda x, lo, hi: backend.xp_of(x).clip(x, lo, hi),
           (lambda g, out, x, lo, hi: _where(_inside(x, lo, hi), g, 0),), saves="in")
+
+def _clamp_dlo(g, out, x, lo, hi):                          # lo wins where x < lo (and lo < hi)
+    mask = raw(x) < raw(lo)
+    return _where(_mask(mask & (raw(lo) < raw(hi)) if hi is not None else mask), g, 0)
+
+
+def _clamp_dhi(g, out, x, lo, hi):                          # hi wins where x > hi, or hi < lo
+    mask = raw(x) > raw(hi)
+    return _where(_mask(mask | (raw(hi) < raw(lo)) if lo is not None else mask), g, 0)
+
+
+# clip with Tensor bounds: PyTorch's clamp_backward rules (torch.clamp(x, lo, hi) with tensors)
+CLAMP = Op("clip", lambda x, lo, hi: backend.xp_of(x).clip(x, lo, hi),
+           (lambda g, out, x, lo, hi: _where(_mask(_inside(x, raw(lo), raw(hi))), g, 0),
+            _clamp_dlo, _clamp_dhi), saves="in", broadcasts=True)
 
 CAST = Op("cast", lambda x, dtype, in_dtype: x.astype(dtype),
           (lambda g, out, x, dtype, in_dtype: apply1(CAST, g, {"dtype": in_dtype, "in_dtype": dtype})
@@ -361,15 +446,39 @@ SUM = Op("sum", lambda x, axis, keepdims, in_shape, kshape: x.sum(axis=axis, kee
          (lambda g, out, x, axis, keepdims, in_shape, kshape: _expand(g.reshape(kshape), in_shape),))
 
 
-def _max_vjp(g, out, x, axis, keepdims, in_shape, kshape):
-    # tied maxima share the gradient evenly (as torch.amax does)
-    hit = raw(x) == raw(out).reshape(kshape)
-    share = (hit / hit.sum(axis=axis, keepdims=True)).astype(raw(g).dtype)
-    return _expand(g.reshape(kshape), in_shape) * share
+def _extreme_share(x, out, axis, kshape, rule, arg, dtype):
+    """Which inputs of a max/min reduction get the gradient, and how much (PyTorch's rules).
+
+    ``"first"`` (``x.max(dim=d)``): the first extreme along the axis gets all of it (the index
+    torch.max(dim) returns; a NaN counts as the extreme). ``"even"`` (``x.max()``): tied
+    extremes share it evenly, and if the result is NaN the NaNs share it. ``"amax"`` (a tuple
+    of axes, as torch.amax): ties share evenly; a NaN result gives NaN gradients to its slice.
+    """
+    x, out = raw(x), raw(out).reshape(kshape)
+    xp = backend.xp_of(x)
+    if rule == "first":
+        a = axis[0]
+        first = xp.expand_dims(getattr(x, arg)(axis=a), a)  # argmax/argmin: the first extreme
+        ramp = xp.arange(x.shape[a]).reshape((-1,) + (1,) * (x.ndim - 1 - a))
+        return (ramp == first).astype(dtype)
+    hit = x == out
+    if rule == "even":
+        hit = hit | ((x != x) & (out != out))  # a NaN result: the NaNs are the maxima
+    count = hit.sum(axis=axis, keepdims=True)
+    share = hit / xp.maximum(count, 1)
+    return (xp.where(count == 0, math.nan, share) if rule == "amax" else share).astype(dtype)
 
 
-MAX = Op("max", lambda x, axis, keepdims, in_shape, kshape: x.max(axis=axis, keepdims=keepdims),
-         (_max_vjp,), saves="in,out")
+def _reduction(name: str, arg: str) -> Op:
+    def vjp(g, out, x, axis, keepdims, in_shape, kshape, rule):
+        share = _extreme_share(x, out, axis, kshape, rule, arg, raw(g).dtype)
+        return _expand(g.reshape(kshape), in_shape) * share
+    return Op(name, lambda x, axis, keepdims, in_shape, kshape, rule:
+              getattr(x, name)(axis=axis, keepdims=keepdims), (vjp,), saves="in,out")
+
+
+MAX = _reduction("max", "argmax")
+MIN = _reduction("min", "argmin")  # its own op: −max(−x) is wrong for unsigned integers
 
 
 def _softmax_forward(x, axis):
@@ -465,7 +574,9 @@ def _promote(op: Op, x, y):
     """The slow path of apply2: make two operands compatible, or say why they are not.
 
     Returns two Tensors on one device with one dtype (an integer or bool side is cast to the
-    float side), or a Tensor and a Python number. Mixing float precisions is refused.
+    float side), or a Tensor and a Python number. Mixing float precisions is refused. As in
+    PyTorch (torch.result_type), an integer or bool tensor with a Python float becomes the
+    default float (float32), where NumPy would give float64.
     """
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         raise TypeError(f"{op.name} needs at least one Tensor operand")
@@ -474,6 +585,10 @@ def _promote(op: Op, x, y):
     elif not isinstance(y, Tensor):
         y = _constant_like(y, x)
     if not (isinstance(x, Tensor) and isinstance(y, Tensor)):
+        if type(x) is float and y.data.dtype.kind != "f":
+            y = Tensor._wrap(y.data.astype(backend.DEFAULT_FLOAT))
+        elif type(y) is float and x.data.dtype.kind != "f":
+            x = Tensor._wrap(x.data.astype(backend.DEFAULT_FLOAT))
         return x, y
     xd, yd = x.data, y.data
     if type(xd) is not type(yd):
