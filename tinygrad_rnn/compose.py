@@ -17,9 +17,15 @@ def mean(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
     return F.sum(x, axes, keepdims) * (1.0 / max(count, 1))
 
 
-def min(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
-    """The smallest values along ``axis``: −max(−x)."""
-    return -F.max(-x, axis, keepdims, **kw)
+def amin(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
+    """The smallest values over ``axis`` (values only, like torch.amin): −amax(−x)."""
+    return -F.amax(-x, axis, keepdims, **kw)
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False, **kw):
+    """PyTorch's rule, as :func:`functions.max`: ``min(x)`` a 0-d Tensor, ``min(x, dim)`` the
+    named tuple ``(values, indices)``, ``min(x, other_tensor)`` elementwise."""
+    return F._extreme("min", x, dim, keepdim, kw)
 
 
 def minimum(x, y) -> Tensor:
