@@ -130,20 +130,34 @@ class Module:
 
         ``state`` maps names to Tensors or arrays (e.g. a PyTorch ``state_dict`` converted with
         ``.numpy()``). With ``strict``, missing and unexpected keys are errors; a shape
-        mismatch always is, naming the key and both shapes.
+        mismatch always is, naming the key and both shapes; so is a value that is not a
+        number array (strings, objects, complex). All or nothing (stricter than PyTorch):
+        every value is checked and converted before the first parameter is written, so a
+        failed load leaves the module exactly as it was.
         """
         from tinygrad_rnn.checkpoint import check_state
+        owner = type(self).__name__
         if not hasattr(state, "items"):
-            raise TypeError(f"{type(self).__name__}.load_state_dict needs a mapping of names to "
+            raise TypeError(f"{owner}.load_state_dict needs a mapping of names to "
                             f"arrays or Tensors, got {type(state).__name__}")
         own = dict(self._all_parameter_names())
-        given = {k: _host(v) for k, v in state.items()}
+        given = {}
+        for k, v in state.items():
+            try:
+                given[k] = _host(v)
+            except Exception as err:
+                raise TypeError(f"{owner}.load_state_dict: the value for {k!r} is not an array "
+                                f"({type(v).__name__}: {err})") from err
+        bad = [f"{k} ({v.dtype})" for k, v in given.items() if k in own and v.dtype.kind not in "biuf"]
+        if bad:
+            raise TypeError(f"{owner}.load_state_dict: these values are not real-number arrays, "
+                            f"so they cannot become parameters: {', '.join(bad)}")
         check_state({k: tuple(p.shape) for k, p in own.items()},
-                    {k: tuple(v.shape) for k, v in given.items()}, strict, type(self).__name__)
-        for name, value in given.items():
-            if name in own:
-                p = own[name]
-                p.data = backend.to_array(value, p.device, p.dtype).copy()
+                    {k: tuple(v.shape) for k, v in given.items()}, strict, owner)
+        new = {name: backend.to_array(value, own[name].device, own[name].dtype).copy()
+               for name, value in given.items() if name in own}  # may fail: nothing written yet
+        for name, data in new.items():
+            own[name].data = data
 
     # ---- devices, dtypes, modes -------------------------------------------------------
     def to(self, device: str | None = None, dtype=None) -> Module:
