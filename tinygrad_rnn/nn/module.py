@@ -73,8 +73,57 @@ class Module:
         """The module's computation; sub-classes define it."""
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
+    _forward_hooks: dict | None = None      # set on the instance by the first register_* call
+    _forward_pre_hooks: dict | None = None
+    _hooked = False                         # one flag read per call keeps unhooked calls fast
+
     def __call__(self, *args, **kwargs):
+        if self._hooked:
+            return self._call_hooked(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_hooked(self, args: tuple, kwargs: dict):
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks.values()):
+                changed = hook(self, args)
+                if changed is not None:
+                    args = changed if isinstance(changed, tuple) else (changed,)
+        out = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                changed = hook(self, args, out)
+                if changed is not None:
+                    out = changed
+        return out
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every forward; a returned value replaces
+        the output. Returns a handle whose ``remove()`` takes the hook off."""
+        if self._forward_hooks is None:
+            object.__setattr__(self, "_forward_hooks", {})
+        object.__setattr__(self, "_hooked", True)
+        return RemovableHandle(self._forward_hooks, hook)
+
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every forward; a returned value (a tuple, or one
+        value) replaces the positional arguments."""
+        if self._forward_pre_hooks is None:
+            object.__setattr__(self, "_forward_pre_hooks", {})
+        object.__setattr__(self, "_hooked", True)
+        return RemovableHandle(self._forward_pre_hooks, hook)
+
+    def apply(self, fn) -> Module:
+        """Call ``fn(m)`` on every sub-module, then on this module (e.g. custom init); returns self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Switch gradient tracking of every parameter (freeze with False); returns self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     # ---- walking the module tree (iteratively) ------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
@@ -218,6 +267,19 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n" + "\n".join(lines) + "\n)"
+
+
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``handle.remove()`` takes the hook off."""
+
+    _ids = iter(range(1 << 62))
+
+    def __init__(self, hooks: dict, hook):
+        self._hooks, self.id = hooks, next(RemovableHandle._ids)
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
 
 
 def _host(value):
