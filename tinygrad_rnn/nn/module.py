@@ -248,11 +248,10 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradients (leaf gradients add up across backward calls)."""
+        from tinygrad_rnn.optim import _zeroed
         for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = Tensor._wrap(p.grad.data * 0)
+            if p.grad is not None:
+                p.grad = None if set_to_none else _zeroed(p.grad)
 
     # ---- printing ---------------------------------------------------------------------
     def extra_repr(self) -> str:
