@@ -127,3 +127,20 @@ def test_a_missing_safetensors_package_says_how_to_install_it(tmp_path, monkeypa
     with pytest.raises(ImportError, match=r"optional package safetensors.*\[safetensors\]"):
         tg.save(nn.Linear(2, 2), tmp_path / "m.safetensors")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_readme_round_trip_runs(tmp_path, monkeypatch):
+    """The "Coming from PyTorch" example (a ```py block: it needs torch, which the README's
+    ```python blocks must not) runs as written."""
+    import pathlib
+    import re
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Coming from PyTorch", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```py\n(.*?)```", section, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(block, "README.md round trip", "exec"), scope)
+    x = np.random.default_rng(0).standard_normal((5, 2, 8)).astype(np.float32)
+    np.testing.assert_allclose(scope["model"](tg.Tensor(x))[0].numpy(),
+                               scope["torch_model"](TORCH.from_numpy(x))[0].detach().numpy(),
+                               rtol=TOL, atol=TOL)
