@@ -159,3 +159,21 @@ def test_repr_follows_array2string_without_dtype_on_wide_float32():
     assert text == "Tensor(" + np.array2string(wide.numpy(), separator=", ", prefix="Tensor(") + ")"
     assert "dtype=float64" in repr(tg.Tensor([1.0], dtype="float64"))
     assert repr(tg.tensor([1, 2])) == "Tensor([1, 2])"  # int64 is the default integer, as in torch
+
+
+def test_habits_on_each_device(device):
+    x = tg.Tensor(A.copy(), device=device, requires_grad=True)
+    values, indices = x.max(dim=1)
+    assert values.device == device and indices.device == device
+    np.testing.assert_array_equal(values.numpy(), A.max(axis=1))
+    np.testing.assert_array_equal(indices.numpy(), A.argmax(axis=1))
+    np.testing.assert_array_equal(x.min(0, keepdim=True).indices.numpy(), A.argmin(0)[None])
+    assert x.argmax().item() == A.argmax() and x.max().item() == A.max()
+    (values.sum() + x.clone().sum()).backward()
+    expected = np.ones_like(A)
+    expected[np.arange(3), A.argmax(axis=1)] += 1
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    if device == "cuda":
+        with pytest.raises(TypeError, match=r"\.cpu\(\)"):
+            np.asarray(x)
+        assert tg.from_dlpack(x.detach()).device == "cuda"
