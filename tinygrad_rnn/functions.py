@@ -16,6 +16,7 @@ from tinygrad_rnn.ops import (
     CAST,
     CAT,
     CLIP,
+    CLONE,
     DIV,
     EMBEDDING,
     EXP,
@@ -258,9 +259,6 @@ def _extreme(kind: str, x: Tensor, dim, keepdim: bool, kw: dict):
         kshape = x.shape[:d] + (1,) + x.shape[d + 1:]
         values, idx = reshape(values, kshape), idx.reshape(kshape)
     return ValuesIndices(values, Tensor._wrap(idx))
-
-
-CLONE = Op("clone", lambda x: x.copy(), (lambda g, out, x: g,))
 
 
 def clone(x: Tensor) -> Tensor:

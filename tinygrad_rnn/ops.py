@@ -309,6 +309,8 @@ def _inside(x, lo, hi):
 CLIP = Op("clip", lambda x, lo, hi: backend.xp_of(x).clip(x, lo, hi),
           (lambda g, out, x, lo, hi: _where(_inside(x, lo, hi), g, 0),), saves="in")
 
+CLONE = Op("clone", lambda x: x.copy(), (lambda g, out, x: g,))  # a copy; gradient passes through
+
 CAST = Op("cast", lambda x, dtype, in_dtype: x.astype(dtype),
           (lambda g, out, x, dtype, in_dtype: apply1(CAST, g, {"dtype": in_dtype, "in_dtype": dtype})
            if isinstance(g, Tensor) else g.astype(in_dtype),))

@@ -114,9 +114,15 @@ class Module:
 
     def apply(self, fn) -> Module:
         """Call ``fn(m)`` on every sub-module, then on this module (e.g. custom init); returns self."""
-        for m in self.children():
-            m.apply(fn)
-        fn(self)
+        order, stack, seen = [], [self], set()
+        while stack:  # children pushed in order, so reversing the visits gives torch's post-order
+            m = stack.pop()
+            if id(m) not in seen:
+                seen.add(id(m))
+                order.append(m)
+                stack.extend(m._modules.values())
+        for m in reversed(order):
+            fn(m)
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
