@@ -144,3 +144,20 @@ def test_readme_round_trip_runs(tmp_path, monkeypatch):
     np.testing.assert_allclose(scope["model"](tg.Tensor(x))[0].numpy(),
                                scope["torch_model"](TORCH.from_numpy(x))[0].detach().numpy(),
                                rtol=TOL, atol=TOL)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+def test_a_module_file_holds_exactly_the_weights(tmp_path, suffix):
+    """No metadata entry in a module's file: numpy/safetensors alone feed it to PyTorch."""
+    import safetensors.torch
+    ours, theirs = _pair("lstm")
+    tg.save(ours, tmp_path / f"m{suffix}")
+    if suffix == ".npz":
+        with np.load(tmp_path / "m.npz", allow_pickle=False) as archive:
+            state = {k: TORCH.from_numpy(archive[k]) for k in archive.files}
+    else:
+        state = safetensors.torch.load_file(tmp_path / "m.safetensors")
+    assert sorted(state) == sorted(theirs.state_dict())
+    theirs.load_state_dict(state)
+    _assert_same("lstm", ours, theirs)
+    assert list(tg.load(tmp_path / f"m{suffix}")) == list(ours.state_dict())  # in module order

@@ -4,8 +4,10 @@ The file is a plain ``.npz`` archive. Every array leaf is one entry, named by it
 nested structure (``"model/weight_hh_l0"``, ``"optim/state/0/exp_avg"``), so ``numpy.load``
 alone can inspect it. One more entry, ``__tinygrad_rnn__``, is a 0-d unicode array holding
 JSON: the structure (dicts with their key order and key types, lists, tuples) and the
-non-array leaves (int, float, bool, str, None). Loading uses ``allow_pickle=False``: a file
-holding Python objects is refused, so opening a checkpoint can never execute code.
+non-array leaves (int, float, bool, str, None); a flat dict of arrays (a module's
+``state_dict``) is stored without it, so the file holds exactly the weights (and loads in file
+order). Loading uses ``allow_pickle=False``: a file holding Python objects is refused, so
+opening a checkpoint can never execute code.
 
 A path ending in ``.safetensors`` is written and read through the optional ``safetensors``
 package instead: one entry per array under the same names (a module's are exactly PyTorch's,
@@ -70,13 +72,15 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     arrays: dict = {}
     tree = _flatten(obj, "", arrays)
     meta = json.dumps({"format": FORMAT, "tree": tree})
-    if _is_safetensors(path):
+    if _is_safetensors(path):  # the structure goes in the header's metadata, apart from the arrays
         numpy_api = _safetensors()
-        blob = numpy_api.save({k: _contiguous(a) for k, a in arrays.items()},
-                              metadata={META_KEY: meta})
+        blob = numpy_api.save({k: _contiguous(a) for k, a in arrays.items()}, metadata={META_KEY: meta})
         _write_atomically(os.fspath(path), lambda f: f.write(blob))
         return
-    arrays[META_KEY] = backend.host_asarray(meta)
+    # a flat dict of named arrays (a module's state) needs no structure entry: the file is
+    # then exactly the weights, so dict(numpy.load(path)) goes straight into PyTorch
+    if not ("dict" in tree and all(isinstance(k, str) and v == {"array": k} for k, v in tree["dict"])):
+        arrays[META_KEY] = backend.host_asarray(meta)
     _write_atomically(os.fspath(path), lambda f: backend.savez(f, arrays))
 
 
