@@ -82,7 +82,7 @@ def unit_rows(g: tg.Tensor) -> tuple[tg.Tensor, tg.Tensor]:
     The ratio in Ω does not depend on the size of ∂L/∂h_{k+1}, and a vanished gradient
     (10⁻³⁰, say) would underflow when squared in float32: divide by max |g| first.
     """
-    scale = abs(g).max(axis=1, keepdims=True)
+    scale = abs(g).amax(axis=1, keepdims=True)
     valid = (scale > 0).to(dtype=g.dtype)
     g = g / (scale + (1 - valid))
     return g / ((g * g).sum(axis=1, keepdims=True) + (1 - valid)) ** 0.5, valid.reshape(-1)

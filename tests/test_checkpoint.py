@@ -1,12 +1,14 @@
 """Checkpoints round-trip nested state, are written atomically, and never unpickle."""
 
+import os
 import zipfile
 
 import numpy as np
 import pytest
+from conftest import TORCH, needs_torch
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import backend, checkpoint, optim
+from tinygrad_rnn import backend, checkpoint, nn, optim
 
 
 class TinyModule:
@@ -157,3 +159,119 @@ def test_save_into_a_missing_folder_or_onto_a_directory_names_the_path(tmp_path)
         tg.save({"x": tg.zeros(2)}, tmp_path / "nope" / "x.npz")
     with pytest.raises(checkpoint.CheckpointError, match="is a directory"):
         tg.save({"x": tg.zeros(2)}, tmp_path)
+
+
+# ---- foreign files say what they are ----------------------------------------------------------------
+
+@needs_torch
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip", "legacy"])
+def test_a_torch_save_file_is_named_with_how_to_convert_it(tmp_path, zipped):
+    path = tmp_path / "model.pt"
+    TORCH.save(TORCH.nn.Linear(2, 3).state_dict(), path, _use_new_zipfile_serialization=zipped)
+    with pytest.raises(checkpoint.CheckpointError,
+                       match=r"(?s)model.pt is a torch.save file.*"
+                             r"safetensors.torch.save_file\(torch.load\("):
+        tg.load(path)
+
+
+def test_a_npy_array_and_other_files_are_named(tmp_path):
+    np.save(tmp_path / "a.npy", np.ones(3))
+    with pytest.raises(checkpoint.CheckpointError, match=r"a.npy is a single .npy array.*numpy.load"):
+        tg.load(tmp_path / "a.npy")
+    import pickle
+    (tmp_path / "p.pkl").write_bytes(pickle.dumps({"w": [1.0]}))
+    with pytest.raises(checkpoint.CheckpointError, match=r"p.pkl is a Python pickle"):
+        tg.load(tmp_path / "p.pkl")
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as z:
+        z.writestr("notes.txt", "hello")
+    with pytest.raises(checkpoint.CheckpointError,
+                       match=r"other.zip .*not a tinygrad_rnn checkpoint.*notes.txt"):
+        tg.load(tmp_path / "other.zip")
+    (tmp_path / "j.json").write_text("{}")
+    with pytest.raises(checkpoint.CheckpointError, match=r"j.json is not a tinygrad_rnn checkpoint"):
+        tg.load(tmp_path / "j.json")
+
+
+# ---- load_state_dict is all or nothing --------------------------------------------------------------
+
+def _lstm_and_copy():
+    model = nn.LSTM(3, 4, num_layers=2)
+    return model, {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("spoil", ["shape", "missing", "unexpected", "dtype", "not_an_array"])
+def test_a_failed_load_state_dict_leaves_the_module_exactly_as_it_was(spoil):
+    model, before = _lstm_and_copy()
+    state = {k: np.full(v.shape, 7.0, dtype=v.dtype) for k, v in before.items()}  # all valid ...
+    last = list(state)[-1]  # ... except the LAST entry, so a one-by-one copy would write the rest
+    if spoil == "shape":
+        state[last] = np.ones((5,), dtype=np.float32)
+    elif spoil == "missing":
+        del state[last]
+    elif spoil == "unexpected":
+        state["weight_ih_l9"] = np.ones(2)
+    elif spoil == "dtype":
+        state[last] = np.array(["a"] * before[last].size).reshape(before[last].shape)
+    else:
+        state[last] = object()
+    with pytest.raises((KeyError, ValueError, TypeError)):
+        model.load_state_dict(state)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k], err_msg=k)
+
+
+def test_a_conversion_failure_midway_writes_nothing(monkeypatch):
+    model, before = _lstm_and_copy()
+    calls = []
+
+    def failing_to_array(value, device, dtype=None):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("out of device memory")
+        return real(value, device, dtype)
+
+    real = backend.to_array
+    monkeypatch.setattr(backend, "to_array", failing_to_array)
+    with pytest.raises(MemoryError):
+        model.load_state_dict({k: v + 1 for k, v in before.items()})
+    monkeypatch.undo()
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k], err_msg=k)
+
+
+# ---- a save killed mid-write ---------------------------------------------------------------------
+
+KILLED_SAVE = """
+import os, signal, sys
+import tinygrad_rnn as tg
+from tinygrad_rnn import backend
+
+def dying_writer(file, arrays):
+    file.write(b"PK" + b"x" * 1_000_000)  # a large half-written file
+    file.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+backend.savez = dying_writer
+tg.save({"w": tg.zeros(1000)}, sys.argv[1])
+"""
+
+
+def test_a_killed_save_keeps_the_old_file_and_the_next_save_removes_its_temporary(tmp_path):
+    import subprocess
+    import sys
+    path = tmp_path / "ckpt.npz"
+    tg.save({"w": tg.tensor([1.0, 2.0])}, path)
+    before = path.read_bytes()
+    done = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(path)], capture_output=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == -9, done.stderr
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "ckpt.npz"]
+    assert len(leftovers) == 1 and leftovers[0].endswith(".tmp")  # what a kill leaves
+    assert path.read_bytes() == before
+    np.testing.assert_array_equal(tg.load(path)["w"].numpy(), [1.0, 2.0])
+    tg.save({"w": tg.tensor([3.0])}, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.npz"]
+    unrelated = tmp_path / f".other.npz.{os.getpid()}.x.tmp"  # another target's temporary stays
+    unrelated.write_bytes(b"")
+    tg.save({"w": tg.tensor([4.0])}, path)
+    assert unrelated.exists()

@@ -18,7 +18,7 @@ from tinygrad_rnn.autograd import (
 )
 from tinygrad_rnn.backend import DeviceError, float32, float64, int64
 from tinygrad_rnn.checkpoint import load, save
-from tinygrad_rnn.compose import chunk, mean, minimum, split, squeeze, transpose, unsqueeze
+from tinygrad_rnn.compose import amin, chunk, mean, min, minimum, split, squeeze, transpose, unsqueeze
 from tinygrad_rnn.creation import (
     arange,
     eye,
@@ -35,14 +35,21 @@ from tinygrad_rnn.creation import (
     zeros_like,
 )
 from tinygrad_rnn.functions import (
+    ValuesIndices,
     abs,
+    amax,
+    argmax,
+    argmin,
     cat,
     clip,
+    clone,
     embedding,
     exp,
+    from_dlpack,
     log,
     log_softmax,
     matmul,
+    max,
     maximum,
     permute,
     relu,
@@ -70,5 +77,6 @@ __all__ = [
     "is_grad_enabled", "grad", "scope", "detect_anomaly", "record_messages", "keep_values",
     "gradcheck", "GradcheckError", "ShapeError", "DTypeError", "DeviceError", "float32",
     "float64", "int64", "save", "load", "nn", "optim", "graph", "Graph", "check_tied_gradient",
-    "TiedGradient",
+    "TiedGradient", "max", "min", "amax", "amin", "argmax", "argmin", "clone", "from_dlpack",
+    "ValuesIndices",
 ]

@@ -20,9 +20,16 @@ def mean(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
     return F.sum(x, axes, keepdims) * (1.0 / count if count else math.nan)
 
 
-def min(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
-    """The smallest values along ``axis`` (its own op, exact for unsigned integers too)."""
-    return F.min(x, axis, keepdims, **kw)
+def amin(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
+    """The smallest values over ``axis`` (values only, like torch.amin; its own op, exact for
+    unsigned integers too)."""
+    return F.amin(x, axis, keepdims, **kw)
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False, **kw):
+    """PyTorch's rule, as :func:`functions.max`: ``min(x)`` a 0-d Tensor, ``min(x, dim)`` the
+    named tuple ``(values, indices)``, ``min(x, other_tensor)`` elementwise."""
+    return F._extreme("min", x, dim, keepdim, kw)
 
 
 def minimum(x, y) -> Tensor:

@@ -7,6 +7,8 @@ calls :func:`tinygrad_rnn.ops.apply1` / ``apply2`` / ``apply`` with the op from 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from tinygrad_rnn import backend
 from tinygrad_rnn.ops import (
     ABS,
@@ -15,6 +17,7 @@ from tinygrad_rnn.ops import (
     CAT,
     CLAMP,
     CLIP,
+    CLONE,
     DIV,
     EMBEDDING,
     EXP,
@@ -234,34 +237,120 @@ def sum(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
     return _reduce(SUM, x, axis, keepdims)
 
 
-def _extreme(op: Op, x: Tensor, axis, keepdims: bool, kw) -> Tensor:
+def _values_over_axes(op: Op, x: Tensor, axis, keepdims: bool, kw) -> Tensor:
     axis, keepdims = _axis_alias(axis, keepdims, kw)
     if x.data.size == 0:
         raise ShapeError(f"{op.name}{where_scope()}: the tensor of shape {x.shape} is empty")
-    # which inputs get the gradient, as PyTorch routes it (see ops._extreme_share)
-    rule = "even" if axis is None or x.ndim == 0 else "first" if isinstance(axis, int) else "amax"
+    # which inputs get the gradient, as PyTorch routes it (see ops._extreme_share): all of a
+    # tensor shares it among tied extremes, axes follow torch.amax
+    rule = "even" if axis is None or x.ndim == 0 else "amax"
     return _reduce(op, x, axis, keepdims, rule=rule)
 
 
-def max(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
-    """The largest values along ``axis`` (values only).
-
-    Gradients go where PyTorch sends them: ``x.max()`` shares it among tied maxima (among the
-    NaNs if the max is NaN), ``x.max(dim=d)`` gives it to the first maximum along d (the index
-    torch.max(x, d) returns), a tuple of axes follows torch.amax.
-    """
-    return _extreme(MAX, x, axis, keepdims, kw)
+def amax(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
+    """The largest values over ``axis`` (one axis, several, or all): values only, like
+    torch.amax / NumPy's max. Tied maxima share the gradient evenly (NaN: see ops)."""
+    return _values_over_axes(MAX, x, axis, keepdims, kw)
 
 
-def min(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
-    """The smallest values along ``axis``; gradients routed as in :func:`max`."""
-    return _extreme(MIN, x, axis, keepdims, kw)
+def amin(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
+    """The smallest values over ``axis``, values only (its own op: exact for every dtype)."""
+    return _values_over_axes(MIN, x, axis, keepdims, kw)
 
 
 def _one_axis(axis: int, x: Tensor, op: str):
     """One axis, checked; None for a 0-d tensor (dim 0 / -1 of a scalar is the scalar)."""
     axis = normalize_axes(axis, x.ndim, op)[0]
     return axis if x.ndim else None
+
+
+class ValuesIndices(NamedTuple):
+    """What ``max(x, dim)`` / ``min(x, dim)`` return, as torch.return_types.max does."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def max(x: Tensor, dim=None, keepdim: bool = False, **kw):
+    """PyTorch's rule: ``max(x)`` is the largest value (a 0-d Tensor); ``max(x, dim)`` is the
+    named tuple ``(values, indices)`` along ``dim``; ``max(x, other_tensor)`` is
+    :func:`maximum`. ``axis=`` / ``keepdims=`` are accepted as aliases of ``dim`` /
+    ``keepdim`` and give the same tuple. For values only over several axes use :func:`amax`.
+    """
+    return _extreme("max", x, dim, keepdim, kw)
+
+
+def _extreme(kind: str, x: Tensor, dim, keepdim: bool, kw: dict):
+    """max / min with PyTorch's return types; values are x gathered at the indices, so the
+    gradient reaches the chosen element only (as in torch.max(x, dim))."""
+    if "axis" in kw:
+        dim = kw.pop("axis")
+    if "keepdims" in kw:
+        keepdim = kw.pop("keepdims")
+    dim, keepdim = _axis_alias(dim, keepdim, kw)
+    if isinstance(dim, Tensor):
+        return maximum(x, dim) if kind == "max" else minimum(x, dim)
+    if dim is None:
+        return amax(x) if kind == "max" else amin(x)
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        raise TypeError(f"{kind}(dim) takes one int dim and returns (values, indices), got "
+                        f"{dim!r}; for the {kind}imum values over several axes use "
+                        f"a{kind}(x, axis={dim!r})")
+    d = normalize_axes(dim, x.ndim, kind)[0]
+    if x.data.size == 0:
+        raise ShapeError(f"{kind}{where_scope()}: the tensor of shape {x.shape} is empty")
+    if x.ndim == 0:
+        return ValuesIndices(reshape(x, ()), Tensor._wrap(backend.xp_of(x.data).zeros((), "int64")))
+    data = x.data
+    idx = (data.argmax(axis=d) if kind == "max" else data.argmin(axis=d)).astype("int64")
+    xp = backend.xp_of(data)
+    out_shape = x.shape[:d] + x.shape[d + 1:]
+    index = []
+    for a, n in enumerate(x.shape):
+        if a == d:
+            index.append(idx)
+        else:
+            k = a if a < d else a - 1
+            index.append(xp.arange(n).reshape((n,) + (1,) * (len(out_shape) - 1 - k)))
+    values = apply1(GETITEM, x, {"index": tuple(index), "shape": data.shape, "basic": False})
+    if keepdim:
+        kshape = x.shape[:d] + (1,) + x.shape[d + 1:]
+        values, idx = reshape(values, kshape), idx.reshape(kshape)
+    return ValuesIndices(values, Tensor._wrap(idx))
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy of ``x``'s values, recorded: the gradient passes through unchanged."""
+    return apply1(CLONE, x)
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False, **kw) -> Tensor:
+    """Index of the largest value (over the flattened tensor when ``dim`` is None)."""
+    return _arg("argmax", x, dim, keepdim, kw)
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False, **kw) -> Tensor:
+    """Index of the smallest value (over the flattened tensor when ``dim`` is None)."""
+    return _arg("argmin", x, dim, keepdim, kw)
+
+
+def _arg(kind: str, x: Tensor, dim, keepdim: bool, kw: dict) -> Tensor:
+    if "axis" in kw:
+        dim = kw.pop("axis")
+    if "keepdims" in kw:
+        keepdim = kw.pop("keepdims")
+    dim, keepdim = _axis_alias(dim, keepdim, kw)
+    if x.data.size == 0:
+        raise ShapeError(f"{kind}{where_scope()}: the tensor of shape {x.shape} is empty")
+    data = x.data
+    if dim is None:
+        out = getattr(data.reshape(-1), kind)().astype("int64")
+        return Tensor._wrap(out.reshape((1,) * x.ndim) if keepdim else backend.ensure_array(out))
+    d = normalize_axes(dim, x.ndim, kind)[0]
+    if x.ndim == 0:
+        return Tensor._wrap(backend.xp_of(data).zeros((), "int64"))
+    out = getattr(data, kind)(axis=d).astype("int64")
+    return Tensor._wrap(backend.xp_of(data).expand_dims(out, d) if keepdim else out)
 
 
 def softmax(x: Tensor, axis: int = -1, **kw) -> Tensor:
@@ -425,6 +514,24 @@ def stack(tensors, axis: int = 0, **kw) -> Tensor:
     tensors = _same_kind(STACK, tensors)
     axis = normalize_axes(axis, tensors[0].ndim + 1, "stack")[0]
     return apply(STACK, *tensors, axis=axis)
+
+
+_DLPACK_DEVICES = {1: "cpu", 3: "cpu", 2: "cuda", 13: "cuda"}  # kDLCPU, kDLCUDAHost, kDLCUDA, managed
+
+
+def from_dlpack(obj) -> Tensor:
+    """A Tensor sharing memory with any array that speaks DLPack (a torch tensor, a NumPy or
+    CuPy array): ``tg.from_dlpack(torch_tensor)``. A torch tensor that requires grad must be
+    ``.detach()``-ed first (torch refuses to export it)."""
+    if isinstance(obj, Tensor):
+        return Tensor._wrap(obj.data)
+    if not hasattr(obj, "__dlpack_device__"):
+        raise TypeError(f"from_dlpack needs an object with __dlpack__ / __dlpack_device__ (a torch "
+                        f"tensor, NumPy or CuPy array), got {type(obj).__name__}")
+    kind = int(obj.__dlpack_device__()[0])
+    if kind not in _DLPACK_DEVICES:
+        raise TypeError(f"from_dlpack: DLPack device type {kind} is neither the CPU nor a CUDA GPU")
+    return Tensor._wrap(backend.xp_for(backend.check_device(_DLPACK_DEVICES[kind])).from_dlpack(obj))
 
 
 # Tensor's most used operators are the functions above themselves (no wrapper call per op)

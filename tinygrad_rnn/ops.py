@@ -394,6 +394,8 @@ CLAMP = Op("clip", lambda x, lo, hi: backend.xp_of(x).clip(x, lo, hi),
            (lambda g, out, x, lo, hi: _where(_mask(_inside(x, raw(lo), raw(hi))), g, 0),
             _clamp_dlo, _clamp_dhi), saves="in", broadcasts=True)
 
+CLONE = Op("clone", lambda x: x.copy(), (lambda g, out, x: g,))  # a copy; gradient passes through
+
 CAST = Op("cast", lambda x, dtype, in_dtype: x.astype(dtype),
           (lambda g, out, x, dtype, in_dtype: apply1(CAST, g, {"dtype": in_dtype, "in_dtype": dtype})
            if isinstance(g, Tensor) else g.astype(in_dtype),))
@@ -446,21 +448,16 @@ SUM = Op("sum", lambda x, axis, keepdims, in_shape, kshape: x.sum(axis=axis, kee
          (lambda g, out, x, axis, keepdims, in_shape, kshape: _expand(g.reshape(kshape), in_shape),))
 
 
-def _extreme_share(x, out, axis, kshape, rule, arg, dtype):
+def _extreme_share(x, out, axis, kshape, rule, dtype):
     """Which inputs of a max/min reduction get the gradient, and how much (PyTorch's rules).
 
-    ``"first"`` (``x.max(dim=d)``): the first extreme along the axis gets all of it (the index
-    torch.max(dim) returns; a NaN counts as the extreme). ``"even"`` (``x.max()``): tied
-    extremes share it evenly, and if the result is NaN the NaNs share it. ``"amax"`` (a tuple
-    of axes, as torch.amax): ties share evenly; a NaN result gives NaN gradients to its slice.
+    ``"even"`` (``x.max()``): tied extremes share it evenly, and if the result is NaN the NaNs
+    share it. ``"amax"`` (``x.amax(axis)``, as torch.amax): ties share evenly; a NaN result
+    gives NaN gradients to its slice. (``x.max(dim)`` picks one element with its index and
+    gathers it, so its gradient reaches that element only: see functions.max.)
     """
     x, out = raw(x), raw(out).reshape(kshape)
     xp = backend.xp_of(x)
-    if rule == "first":
-        a = axis[0]
-        first = xp.expand_dims(getattr(x, arg)(axis=a), a)  # argmax/argmin: the first extreme
-        ramp = xp.arange(x.shape[a]).reshape((-1,) + (1,) * (x.ndim - 1 - a))
-        return (ramp == first).astype(dtype)
     hit = x == out
     if rule == "even":
         hit = hit | ((x != x) & (out != out))  # a NaN result: the NaNs are the maxima
@@ -469,16 +466,16 @@ def _extreme_share(x, out, axis, kshape, rule, arg, dtype):
     return (xp.where(count == 0, math.nan, share) if rule == "amax" else share).astype(dtype)
 
 
-def _reduction(name: str, arg: str) -> Op:
+def _reduction(name: str) -> Op:
     def vjp(g, out, x, axis, keepdims, in_shape, kshape, rule):
-        share = _extreme_share(x, out, axis, kshape, rule, arg, raw(g).dtype)
+        share = _extreme_share(x, out, axis, kshape, rule, raw(g).dtype)
         return _expand(g.reshape(kshape), in_shape) * share
     return Op(name, lambda x, axis, keepdims, in_shape, kshape, rule:
               getattr(x, name)(axis=axis, keepdims=keepdims), (vjp,), saves="in,out")
 
 
-MAX = _reduction("max", "argmax")
-MIN = _reduction("min", "argmin")  # its own op: −max(−x) is wrong for unsigned integers
+MAX = _reduction("max")
+MIN = _reduction("min")  # its own op: −max(−x) is wrong for unsigned integers
 
 
 def _softmax_forward(x, axis):

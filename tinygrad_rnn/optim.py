@@ -10,6 +10,7 @@ written as PyTorch computes it (g is the gradient, θ the parameter, t the step 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterable
 
 from tinygrad_rnn import backend
@@ -81,15 +82,12 @@ class Optimizer:
                 raise ValueError(f"{name}: invalid {key}={group[key]!r} (it must be >= 0)")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients: ``p.grad = None`` (the default), or fill them with zeros."""
+        """Forget the gradients: ``p.grad = None`` (the default), or with ``set_to_none=False``
+        fill the existing ``.grad`` tensors with zeros in place (as PyTorch does)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad = Tensor._wrap(backend.xp_of(p.grad.data).zeros_like(p.grad.data))
+                if p.grad is not None:
+                    p.grad = None if set_to_none else _zeroed(p.grad)
 
     def step(self, closure: Callable[[], Tensor] | None = None):
         """Update every parameter that has a gradient; returns ``closure()`` if one is given
@@ -159,6 +157,15 @@ class Optimizer:
             hyper = ", ".join(f"{k}={v}" for k, v in g.items() if k != "params")
             lines.append(f"  group {i}: {len(g['params'])} params, {hyper}")
         return "\n".join(lines + [")"])
+
+
+def _zeroed(grad: Tensor) -> Tensor:
+    """``grad`` filled with zeros in place; a gradient recorded with create_graph=True is
+    replaced by detached zeros instead (PyTorch detaches it first), keeping its graph intact."""
+    if grad._node is not None:
+        return Tensor._wrap(backend.xp_of(grad.data).zeros_like(grad.data))
+    grad.data[...] = 0
+    return grad
 
 
 def _restore(value, param: Tensor, key: str):
@@ -316,3 +323,8 @@ class Adam(Optimizer):
         denom = _sqrt(exp_avg_sq) / bias_correction2_sqrt + group["eps"]
         param -= step_size * (exp_avg / denom)
 
+
+# ``tinygrad_rnn.optim.lr_scheduler`` (and ``from tinygrad_rnn.optim.lr_scheduler import StepLR``)
+from tinygrad_rnn import lr_scheduler  # noqa: E402
+
+sys.modules[f"{__name__}.lr_scheduler"] = lr_scheduler

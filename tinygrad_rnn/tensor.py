@@ -262,10 +262,10 @@ class Tensor:
     __hash__ = object.__hash__  # == is elementwise, identity is the hash (as in PyTorch)
 
     def __repr__(self) -> str:
-        body = repr(backend.to_host(self.data)).replace("array(", "").rstrip(")")
-        body = body.split(", dtype=")[0]
+        host = backend.to_host(self.data)  # NumPy's array2string, as torch prints: no dtype= inside
+        body = backend.xp_of(host).array2string(host, separator=", ", prefix="Tensor(")
         extra = []
-        if self.dtype != backend.DEFAULT_FLOAT:
+        if self.dtype not in (backend.DEFAULT_FLOAT, backend.int64, bool):
             extra.append(f"dtype={self.dtype}")
         if self.device != "cpu":
             extra.append(f"device='{self.device}'")
@@ -363,8 +363,8 @@ class Tensor:
 
     def sum(self, axis=None, keepdims=False, **kw): return functions.sum(self, axis, keepdims, **kw)
     def mean(self, axis=None, keepdims=False, **kw): return compose.mean(self, axis, keepdims, **kw)
-    def max(self, axis=None, keepdims=False, **kw): return functions.max(self, axis, keepdims, **kw)
-    def min(self, axis=None, keepdims=False, **kw): return compose.min(self, axis, keepdims, **kw)
+    def max(self, dim=None, keepdim=False, **kw): return functions.max(self, dim, keepdim, **kw)
+    def min(self, dim=None, keepdim=False, **kw): return compose.min(self, dim, keepdim, **kw)
     def softmax(self, axis=-1, **kw): return functions.softmax(self, axis, **kw)
     def log_softmax(self, axis=-1, **kw): return functions.log_softmax(self, axis, **kw)
 
@@ -383,6 +383,59 @@ class Tensor:
     @property
     def T(self):
         return functions.permute(self, tuple(range(self.ndim))[::-1])
+
+    # ---- PyTorch habits (torch's names and return types) ----------------------------------
+    def size(self, dim: int | None = None):
+        """The shape (a tuple), or the length of axis ``dim``, as ``torch.Tensor.size``."""
+        if dim is None:
+            return self.shape
+        return self.shape[functions.normalize_axes(dim, self.ndim, "size")[0]]
+
+    def dim(self) -> int:
+        """The number of axes (``ndim``)."""
+        return self.ndim
+
+    def t(self) -> Tensor:
+        """The transpose of a tensor with at most 2 axes (torch.Tensor.t)."""
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with at most 2 dimensions, got shape "
+                             f"{self.shape}; use transpose(dim0, dim1) or .mT")
+        return self.T
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two axes swapped (a batch of matrices transposed)."""
+        if self.ndim < 2:
+            raise ValueError(f"mT needs at least 2 dimensions, got shape {self.shape}")
+        return compose.transpose(self, -2, -1)
+
+    def clone(self) -> Tensor:
+        """A copy of the values that stays in the graph (the gradient passes through)."""
+        return functions.clone(self)
+
+    def amax(self, axis=None, keepdims=False, **kw): return functions.amax(self, axis, keepdims, **kw)
+    def amin(self, axis=None, keepdims=False, **kw): return compose.amin(self, axis, keepdims, **kw)
+    def argmax(self, dim=None, keepdim=False, **kw): return functions.argmax(self, dim, keepdim, **kw)
+    def argmin(self, dim=None, keepdim=False, **kw): return functions.argmin(self, dim, keepdim, **kw)
+
+    def long(self) -> Tensor:
+        """An int64 copy, cut out of the graph (integers carry no gradient)."""
+        return Tensor._wrap(self.data.astype(backend.int64))
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)`` for a CPU tensor (shares memory unless a copy is needed)."""
+        if self.device != "cpu":
+            raise TypeError(f"can't convert a {self.device} tensor to a NumPy array; copy it to "
+                            f"host memory first with .cpu() (or use .numpy())")
+        data = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return data.copy() if copy else data
+
+    def __dlpack__(self, **kwargs):
+        """DLPack export of the array (zero copy), so ``torch.from_dlpack(t)`` works."""
+        return self.data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
 
 
 from tinygrad_rnn import compose, functions  # noqa: E402  (they need Tensor; its operators them)

@@ -5,8 +5,21 @@ PyTorch's names, parameter layouts and return values throughout, so a PyTorch
 """
 
 from tinygrad_rnn.nn import functional, init, utils
+from tinygrad_rnn.nn.activation import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    Identity,
+    LogSoftmax,
+    MSELoss,
+    NLLLoss,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from tinygrad_rnn.nn.attention import AdditiveAttention, DotAttention, GeneralAttention
 from tinygrad_rnn.nn.cells import GRUCell, JordanRNNCell, LSTMCell, RNNCell
+from tinygrad_rnn.nn.containers import ModuleDict, ModuleList
 from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear, Sequential
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.nn.recursive import RecursiveNN, Tree, parse_tree
@@ -21,4 +34,6 @@ __all__ = [
     "AdditiveAttention", "DotAttention", "GeneralAttention",
     "Encoder", "AttentionDecoder", "Seq2Seq", "RecursiveNN", "Tree", "parse_tree",
     "StopOutput", "generate", "sample",
+    "Identity", "Tanh", "Sigmoid", "ReLU", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss",
+    "MSELoss", "BCEWithLogitsLoss", "ModuleList", "ModuleDict",
 ]

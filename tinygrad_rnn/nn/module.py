@@ -73,8 +73,63 @@ class Module:
         """The module's computation; sub-classes define it."""
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
+    _forward_hooks: dict | None = None      # set on the instance by the first register_* call
+    _forward_pre_hooks: dict | None = None
+    _hooked = False                         # one flag read per call keeps unhooked calls fast
+
     def __call__(self, *args, **kwargs):
+        if self._hooked:
+            return self._call_hooked(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_hooked(self, args: tuple, kwargs: dict):
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks.values()):
+                changed = hook(self, args)
+                if changed is not None:
+                    args = changed if isinstance(changed, tuple) else (changed,)
+        out = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                changed = hook(self, args, out)
+                if changed is not None:
+                    out = changed
+        return out
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every forward; a returned value replaces
+        the output. Returns a handle whose ``remove()`` takes the hook off."""
+        if self._forward_hooks is None:
+            object.__setattr__(self, "_forward_hooks", {})
+        object.__setattr__(self, "_hooked", True)
+        return RemovableHandle(self._forward_hooks, hook)
+
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every forward; a returned value (a tuple, or one
+        value) replaces the positional arguments."""
+        if self._forward_pre_hooks is None:
+            object.__setattr__(self, "_forward_pre_hooks", {})
+        object.__setattr__(self, "_hooked", True)
+        return RemovableHandle(self._forward_pre_hooks, hook)
+
+    def apply(self, fn) -> Module:
+        """Call ``fn(m)`` on every sub-module, then on this module (e.g. custom init); returns self."""
+        order, stack, seen = [], [self], set()
+        while stack:  # children pushed in order, so reversing the visits gives torch's post-order
+            m = stack.pop()
+            if id(m) not in seen:
+                seen.add(id(m))
+                order.append(m)
+                stack.extend(m._modules.values())
+        for m in reversed(order):
+            fn(m)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Switch gradient tracking of every parameter (freeze with False); returns self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     # ---- walking the module tree (iteratively) ------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
@@ -130,20 +185,34 @@ class Module:
 
         ``state`` maps names to Tensors or arrays (e.g. a PyTorch ``state_dict`` converted with
         ``.numpy()``). With ``strict``, missing and unexpected keys are errors; a shape
-        mismatch always is, naming the key and both shapes.
+        mismatch always is, naming the key and both shapes; so is a value that is not a
+        number array (strings, objects, complex). All or nothing (stricter than PyTorch):
+        every value is checked and converted before the first parameter is written, so a
+        failed load leaves the module exactly as it was.
         """
         from tinygrad_rnn.checkpoint import check_state
+        owner = type(self).__name__
         if not hasattr(state, "items"):
-            raise TypeError(f"{type(self).__name__}.load_state_dict needs a mapping of names to "
+            raise TypeError(f"{owner}.load_state_dict needs a mapping of names to "
                             f"arrays or Tensors, got {type(state).__name__}")
         own = dict(self._all_parameter_names())
-        given = {k: _host(v) for k, v in state.items()}
+        given = {}
+        for k, v in state.items():
+            try:
+                given[k] = _host(v)
+            except Exception as err:
+                raise TypeError(f"{owner}.load_state_dict: the value for {k!r} is not an array "
+                                f"({type(v).__name__}: {err})") from err
+        bad = [f"{k} ({v.dtype})" for k, v in given.items() if k in own and v.dtype.kind not in "biuf"]
+        if bad:
+            raise TypeError(f"{owner}.load_state_dict: these values are not real-number arrays, "
+                            f"so they cannot become parameters: {', '.join(bad)}")
         check_state({k: tuple(p.shape) for k, p in own.items()},
-                    {k: tuple(v.shape) for k, v in given.items()}, strict, type(self).__name__)
-        for name, value in given.items():
-            if name in own:
-                p = own[name]
-                p.data = backend.to_array(value, p.device, p.dtype).copy()
+                    {k: tuple(v.shape) for k, v in given.items()}, strict, owner)
+        new = {name: backend.to_array(value, own[name].device, own[name].dtype).copy()
+               for name, value in given.items() if name in own}  # may fail: nothing written yet
+        for name, data in new.items():
+            own[name].data = data
 
     # ---- devices, dtypes, modes -------------------------------------------------------
     def to(self, device: str | None = None, dtype=None) -> Module:
@@ -185,11 +254,10 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradients (leaf gradients add up across backward calls)."""
+        from tinygrad_rnn.optim import _zeroed
         for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = Tensor._wrap(p.grad.data * 0)
+            if p.grad is not None:
+                p.grad = None if set_to_none else _zeroed(p.grad)
 
     # ---- printing ---------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -204,6 +272,19 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n" + "\n".join(lines) + "\n)"
+
+
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``handle.remove()`` takes the hook off."""
+
+    _ids = iter(range(1 << 62))
+
+    def __init__(self, hooks: dict, hook):
+        self._hooks, self.id = hooks, next(RemovableHandle._ids)
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
 
 
 def _host(value):
