@@ -18,7 +18,9 @@ def _loss(w, b, lib):
     """A quadratic with different curvature per element, so adaptive methods differ from SGD."""
     if lib == "torch":
         return ((w * TORCH.tensor(A)) ** 2).sum() + (w.sum(dim=1) * b).sum() + (b ** 4).sum()
-    return ((w * tg.tensor(A)) ** 2).sum() + (w.sum(axis=1) * b).sum() + (b ** 4).sum()
+    # A lives where w does: on CUDA everything is built on the device, as a user would
+    return ((w * tg.tensor(A, device=w.device)) ** 2).sum() + (w.sum(axis=1) * b).sum() \
+        + (b ** 4).sum()
 
 
 def _params(lib, device="cpu"):
