@@ -263,21 +263,26 @@ def to_host(array):
     if type(array) is numpy.ndarray:
         return array
     if _pending:
-        raise_pending()
+        return _get_checked(array)
     return array.get()
 
 
 def item(array):
-    """The one value of an array as a Python number: the read behind ``.item()``/``float()``.
-    On the GPU it also reads the pending index checks, in the same transfer."""
+    """The one value of an array as a Python number: the read behind ``.item()``/``float()``."""
     if type(array) is numpy.ndarray or not _pending:
         return array.reshape(-1)[0].item()
-    flags = list(_pending.values())
-    both = _cupy.concatenate([array.reshape(1).astype(float64)] +
-                             [f.reshape(1).astype(float64) for f in flags]).get()
-    raise_pending(both[1:])
-    # float16/32 → float64 is exact; integers are read again (int64 → float64 may round)
-    return both[0].item() if array.dtype.kind == "f" else array.reshape(-1)[0].item()
+    return _get_checked(array.reshape(-1)[:1]).reshape(()).item()
+
+
+def _get_checked(array):
+    """``array.get()`` that also reads the pending index checks, in the same transfer (their
+    bytes ride along with the array's, so checking costs no extra sync), then raises the
+    first that failed."""
+    flat = _cupy.ascontiguousarray(array).reshape(-1).view(numpy.uint8)
+    flags = [f.reshape(1).astype(numpy.uint8) for f in _pending.values()]
+    both = _cupy.concatenate([flat] + flags).get()
+    raise_pending(both[flat.size:])
+    return both[:flat.size].view(array.dtype).reshape(array.shape)
 
 
 # ---- index checks that would cost a sync on the GPU: done on the device, read later ---------

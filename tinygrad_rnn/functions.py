@@ -273,10 +273,9 @@ def _normalize_index(index, device: str, shape: tuple = ()):
             p = p.data
         elif isinstance(p, list) or (backend.is_scalar(p) and not isinstance(p, (int, bool))):
             p = backend.host_asarray(p)
-        if backend.is_array(p):
-            if p.dtype.kind == "f":
-                raise IndexOutOfRange(f"getitem{where_scope()}: index arrays must be integer or "
-                                      f"boolean, got {p.dtype}")
+        if backend.is_array(p) and p.dtype.kind == "f":
+            raise IndexOutOfRange(f"getitem{where_scope()}: index arrays must be integer or "
+                                  f"boolean, got {p.dtype}")
         fixed.append(p)
     if device != "cpu":
         _check_index_arrays(fixed, shape)

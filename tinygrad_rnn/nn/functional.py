@@ -138,8 +138,8 @@ def _nll(fn, input, target, weight, ignore_index, reduction, from_logits: bool) 
     # the same without reading total back (a sync): divide by max(total, tiny), which is total
     # unless every target is ignored (then loss.sum() is 0 and its gradient 0), and add NaN then
     xp, dt = backend.xp_of(total.data), input.dtype
-    none_left = total.data == 0
-    return loss.sum() / F.maximum(total, backend.tiny(dt)) + Tensor._wrap(xp.where(none_left, float("nan"), 0.0).astype(dt))
+    nan_if_none_left = Tensor._wrap(xp.where(total.data == 0, float("nan"), 0.0).astype(dt))
+    return loss.sum() / F.maximum(total, backend.tiny(dt)) + nan_if_none_left
 
 
 def _take(x: Tensor, index: tuple) -> Tensor:
