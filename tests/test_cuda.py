@@ -47,9 +47,9 @@ def test_where_refuses_a_mask_tensor_on_another_device():
     x = tg.ones(3, device="cuda")
     with pytest.raises(tg.DeviceError, match=r"where: the condition is on cpu but x and y are "
                                              r"on cuda; move it with .to\('cuda'\)"):
-        tg.where(tg.tensor([True, False, True]), x, 0.0)
+        tg.where(tg.tensor([True, False, True], device="cpu"), x, 0.0)
     with pytest.raises(tg.DeviceError, match="condition is on cuda but x and y are on cpu"):
-        tg.where(tg.tensor([True, False, True], device="cuda"), tg.ones(3), 0.0)
+        tg.where(tg.tensor([True, False, True], device="cuda"), tg.ones(3, device="cpu"), 0.0)
 
 
 # ---- 3. the default device --------------------------------------------------------------------
@@ -165,10 +165,11 @@ def test_comparing_a_cuda_tensor_with_numpy_arrays_lists_and_numbers():
         np.testing.assert_array_equal((x > other).numpy(), [False, False, True])
         np.testing.assert_array_equal((x <= other).numpy(), [True, True, False])
     with pytest.raises(tg.DeviceError, match="different devices"):
-        _ = x < tg.tensor([1.0, 2.0, 3.0])
+        _ = x < tg.tensor([1.0, 2.0, 3.0], device="cpu")
 
 
-def test_tensor_from_a_list_of_device_scalars():
+def test_tensor_from_a_list_of_device_scalars(monkeypatch):
+    monkeypatch.setenv("TINYGRAD_RNN_DEVICE", "cpu")
     x = tg.tensor([1.0, 2.0, 3.0], device="cuda")
     s = tg.tensor([x.data.sum(), x.data.max()], device="cuda")
     assert s.device == "cuda" and s.dtype == np.float32
@@ -257,3 +258,24 @@ def test_one_lstm_training_step_on_cuda_makes_no_sync_no_upload_and_keeps_memory
         loss = step()
     assert pool.used_bytes() <= used
     assert loss.item() < first  # it trained, and reading the loss raised no index error
+
+
+# ---- the fused kernels (compiled by NVRTC on a GPU; their C bodies run in the stand-in) ---------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_fused_layers_on_cuda_equal_the_primitive_path(kind, dtype):
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((2, 4, 3)), dtype=dtype, device="cuda")
+    w = tg.tensor(rng.standard_normal((2, 4, 5)), dtype=dtype, device="cuda")
+    results = []
+    for fused in (False, True):
+        tg.manual_seed(0)
+        layer = getattr(nn, kind)(3, 5, batch_first=True, fused=fused).to("cuda", dtype)
+        out, _ = layer(x)
+        (out * w).sum().backward()
+        results.append((out.numpy(), [p.grad.numpy() for p in layer.parameters()]))
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(results[1][0], results[0][0], **tol)
+    for a, b in zip(results[1][1], results[0][1]):
+        np.testing.assert_allclose(a, b, **tol)

@@ -123,23 +123,34 @@ def _nll(fn, input, target, weight, ignore_index, reduction, from_logits: bool) 
         mask = mask * _take(w, (safe,))
     # the indices are checked above (_class_indices), so the gather skips getitem's checks
     loss = -(_take(x, (arange(x.shape[0], device=input.device).data, safe)) * mask)
-    if bad is not None:  # a bad target (GPU) makes the loss NaN as well as raising at the next read
-        loss = loss + Tensor._wrap(backend.xp_of(bad).where(bad, float("nan"), 0.0)
-                                   .astype(input.dtype))
     if reduction == "none":
-        return loss.reshape(t.shape)
+        return _nan_where(loss.reshape(t.shape), bad)
     if reduction == "sum":
-        return loss.sum()
+        return _nan_where(loss.sum(), bad)
     total = mask.sum()
     if input.device == "cpu":
         if float(total.data) == 0:  # every target ignored: the mean is 0/0 = nan, as in PyTorch,
             return loss.sum() * 0.0 + float("nan")  # but the gradient stays 0 (no NaN for the optimizer)
         return loss.sum() / total
     # the same without reading total back (a sync): divide by max(total, tiny), which is total
-    # unless every target is ignored (then loss.sum() is 0 and its gradient 0), and add NaN then
-    xp, dt = backend.xp_of(total.data), input.dtype
-    nan_if_none_left = Tensor._wrap(xp.where(total.data == 0, float("nan"), 0.0).astype(dt))
-    return loss.sum() / F.maximum(total, backend.tiny(dt)) + nan_if_none_left
+    # unless every target is ignored (then loss.sum() is 0 and its gradient 0), and NaN then
+    mean = loss.sum() / F.maximum(total, backend.tiny(input.dtype))
+    none_left = total.data == 0
+    return _nan_where(mean, none_left if bad is None else none_left | bad)
+
+
+def _nan_where(out: Tensor, flag) -> Tensor:
+    """``out`` with its values NaN where the device flag is set (a target out of range, or every
+    target ignored), decided on the GPU without a sync. Only the value changes: the NaN is no
+    function of the inputs, so no node is recorded, the gradient is the unflagged one and the
+    graph is the CPU's."""
+    if flag is None:
+        return out
+    xp = backend.xp_of(out.data)
+    out.data = out.data + xp.where(flag, float("nan"), 0.0).astype(out.dtype)
+    if out._node is not None and out._node.value is not None:
+        out._node.value = out.data
+    return out
 
 
 def _take(x: Tensor, index: tuple) -> Tensor:
