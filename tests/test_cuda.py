@@ -101,7 +101,8 @@ def test_device_index_arrays_out_of_range_raise_at_the_next_read_without_a_sync(
         y = x[bad]                    # no sync: checked on the device ...
         y.sum().backward()            # ... and the gradient does not sync either
     assert c["sync"] == 0
-    with pytest.raises(IndexError, match=r"getitem: .*out of range for axis 0 of size 3"):
+    with pytest.raises(IndexError, match=r"getitem: an index array on the GPU held a value out "
+                                         r"of range for axis 0 of size 3"):
         y.numpy()                     # ... the next read raises, never a wrapped value
     x[tg.tensor([2, -1], device="cuda")].sum().item()  # nothing pending after the error
 
@@ -123,7 +124,8 @@ def test_embedding_and_cross_entropy_check_device_indices_on_the_device():
     with pytest.raises(IndexError, match=r"indices range over \[0, 7\] but the table has 5 rows"):
         tg.embedding(w, np.array([0, 7]))  # host indices: checked before the upload
     out = tg.embedding(w, tg.tensor([0, 5], device="cuda"))
-    with pytest.raises(IndexError, match="embedding: .* the table has 5 rows"):
+    with pytest.raises(IndexError, match=r"embedding: indices on the GPU held a value outside "
+                                         r"\[0, 4\]: the table has 5 rows"):
         out.numpy()
     logits = tg.zeros(2, 3, device="cuda", requires_grad=True)
     with pytest.raises(IndexError, match="target holds class index 3, but input has 3 classes"):

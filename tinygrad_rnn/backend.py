@@ -290,8 +290,9 @@ def _get_checked(array):
 # An integer index out of range raises IndexError on the CPU (NumPy checks it). CuPy wraps it
 # around silently, and checking it eagerly would read a flag back every step (a host sync).
 # So on the GPU the check runs on the device: ``defer_check`` keeps a 0-d "some index was bad"
-# flag per call site (OR-ed in place step after step: nothing grows), and the next read the
-# user asks for (``.item()``, ``.numpy()``, ``print``) reads the flags too and raises there.
+# flag per call site (OR-ed in place step after step: nothing grows), and the next read of a
+# GPU value (``.item()``, ``.numpy()``, ``print``, a module's own host read) reads the flags in
+# the same transfer and raises there: an error one read late, never a wrapped-around value.
 # Host-side indices (lists, NumPy arrays) are checked before the upload, eagerly and for free.
 
 _pending: dict = {}   # (exception class, message) -> 0-d bool device array
@@ -320,11 +321,12 @@ def raise_pending(values=None) -> None:
             raise error(message)
 
 
-def check_index(index, size: int, error: type, message: str, negative: bool = True) -> None:
+def check_index(index, size: int, error: type, message: str, device_message: str,
+                negative: bool = True) -> None:
     """Check an integer index array against an axis of ``size``: −size ≤ i < size (0 ≤ i < size
-    with ``negative=False``). NumPy arrays are checked now; CuPy arrays on the device, the
-    result read at the next host read (see above). ``message`` may use {lo} and {hi} (the
-    offending range, known only for host arrays)."""
+    with ``negative=False``). NumPy arrays are checked now (``message`` may use {lo} and {hi},
+    the range found); CuPy arrays on the device, raising ``device_message`` at the next read
+    of a GPU value (see above)."""
     if index.size == 0:
         return
     lo_ok = -size if negative else 0
@@ -333,8 +335,7 @@ def check_index(index, size: int, error: type, message: str, negative: bool = Tr
         if lo < lo_ok or hi >= size:
             raise error(message.format(lo=lo, hi=hi))
         return
-    bad = ((index < lo_ok) | (index >= size)).any()
-    defer_check(bad, error, message.format(lo="?", hi="?"))
+    defer_check(((index < lo_ok) | (index >= size)).any(), error, device_message)
 
 
 def host_asarray(data, dtype=None):

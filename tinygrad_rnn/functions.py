@@ -295,10 +295,12 @@ def _check_index_arrays(parts: list, shape: tuple) -> None:
             axis += len(shape) - sum(width(q) for q in parts)
             continue
         if backend.is_array(p) and p.dtype.kind in "iu" and axis < len(shape):
+            where = f"for axis {axis} of size {shape[axis]} (shape {tuple(shape)})"
             backend.check_index(p, shape[axis], IndexOutOfRange,
                                 f"getitem{where_scope()}: an index array holds values in "
-                                f"[{{lo}}, {{hi}}], out of range for axis {axis} of size "
-                                f"{shape[axis]} (shape {tuple(shape)})")
+                                f"[{{lo}}, {{hi}}], out of range {where}",
+                                f"getitem{where_scope()}: an index array on the GPU held a value "
+                                f"out of range {where} (found by a device-side check)")
         axis += width(p)
 
 
@@ -325,9 +327,13 @@ def embedding(weight: Tensor, indices) -> Tensor:
         idx = backend.host_asarray(idx)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding{where_scope()}: indices must be integers, got {idx.dtype}")
-    backend.check_index(idx, weight.shape[0], IndexOutOfRange,
+    rows = weight.shape[0]
+    backend.check_index(idx, rows, IndexOutOfRange,
                         f"embedding{where_scope()}: indices range over [{{lo}}, {{hi}}] but the "
-                        f"table has {weight.shape[0]} rows", negative=False)
+                        f"table has {rows} rows",
+                        f"embedding{where_scope()}: indices on the GPU held a value outside "
+                        f"[0, {rows - 1}]: the table has {rows} rows (found by a device-side "
+                        f"check)", negative=False)
     idx = backend.to_array(idx, weight.device)
     return apply1(EMBEDDING, weight, {"index": idx, "shape": weight.shape, "basic": False})
 

@@ -86,7 +86,8 @@ def _class_indices(fn: str, input: Tensor, target, ignore_index: int):
     # already on the GPU: checked there without a sync (backend.check_index); the flag is
     # also returned, so the loss itself is NaN where a target was out of range
     bad = (((t < 0) | (t >= n_classes)) & valid).any()
-    backend.defer_check(bad, IndexOutOfRange, message.format("out of range"))
+    backend.defer_check(bad, IndexOutOfRange, message.format("out of range") +
+                        " (found on the GPU by a device-side check)")
     return t, valid, bad
 
 
