@@ -1,5 +1,6 @@
 # make demo   — install what is needed, then run the flagship demo (the tour)
 # make test   — install the test extras, then run the whole suite (what CI runs)
+# make test-gpu-sim — the CUDA test cases (-m gpu) under the CuPy stand-in in ../shared/fakecupy
 # make graphs — regenerate the committed gallery in graphs/
 # make bench  — side-by-side benchmarks against PyTorch and hand-written NumPy
 
@@ -8,8 +9,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 TORCH  := torch==2.13.0
+FAKECUPY ?= ../shared/fakecupy
 
-.PHONY: demo test graphs bench lint dot clean
+.PHONY: demo test test-gpu-sim graphs bench lint dot clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +39,11 @@ demo: $(VENV)/.demo-installed dot
 
 test: $(VENV)/.test-installed dot
 	$(PY) -m pytest -q
+
+# no GPU needed: a strict CuPy stand-in that fails where CuPy fails and counts syncs and copies
+test-gpu-sim: $(VENV)/.test-installed
+	@test -d $(FAKECUPY)/cupy || { echo "no CuPy stand-in at $(FAKECUPY) (set FAKECUPY=...)"; exit 1; }
+	PYTHONPATH=$(FAKECUPY) $(PY) -m pytest -q -m gpu
 
 graphs: $(VENV)/.demo-installed dot
 	$(VENV)/bin/tinygrad-rnn render --gallery graphs/

@@ -74,11 +74,11 @@ def test_mixing_devices_names_the_op_and_both_devices(fake_cuda):
     on_gpu = fake_cuda([1.0, 2.0])
     assert on_gpu.device == "cuda"
     with tg.scope("t=2"), pytest.raises(tg.DeviceError, match=r"mul in t=2: .*\(cpu and cuda\)"):
-        tg.ones(2) * on_gpu
+        tg.ones(2, device="cpu") * on_gpu
     with pytest.raises(tg.DeviceError, match=r"matmul: .*\(cuda and cpu\)"):
-        on_gpu @ tg.ones(2)
+        on_gpu @ tg.ones(2, device="cpu")
     with pytest.raises(tg.DeviceError, match="cat"):
-        tg.cat([tg.ones(2), on_gpu])
+        tg.cat([tg.ones(2, device="cpu"), on_gpu])
 
 
 def test_numpy_and_item_return_host_values(device):
@@ -94,7 +94,7 @@ def test_unknown_device_name():
 
 @needs_cuda
 def test_round_trip_to_cuda_and_back_keeps_values_and_gradients():
-    x = tg.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    x = tg.tensor([1.0, -2.0, 3.0], requires_grad=True, device="cpu")
     y = (x.to("cuda") * 2).tanh()
     assert y.device == "cuda"
     y.sum().backward()

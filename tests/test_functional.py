@@ -50,7 +50,7 @@ def test_cross_entropy_equals_torch(shape, reduction, rng, device):
 def test_cross_entropy_with_class_weights_and_ignore_index_equals_torch(reduction, rng):
     logits, weight = rng.standard_normal((6, 4)), rng.random(4) + 0.5
     target = np.array([0, 3, 7, 1, 7, 2])
-    _check(lambda x: F.cross_entropy(x, target, weight=tg.tensor(weight), ignore_index=7,
+    _check(lambda x: F.cross_entropy(x, target, weight=tg.tensor(weight, device="cpu"), ignore_index=7,
                                      reduction=reduction),
            lambda x: TORCH.nn.functional.cross_entropy(x, TORCH.tensor(target), ignore_index=7,
                                                        weight=TORCH.tensor(weight),
@@ -83,7 +83,7 @@ def test_bce_with_logits_equals_torch_including_large_logits_and_zero(reduction,
     x[0, :3] = [0.0, 800.0, -800.0]  # the stable form neither overflows nor loses the kink
     y = rng.random((3, 4))
     weight = rng.random((3, 4))
-    _check(lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=tg.tensor(weight),
+    _check(lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=tg.tensor(weight, device="cpu"),
                                                            reduction=reduction),
            lambda a, b: TORCH.nn.functional.binary_cross_entropy_with_logits(
                a, b, weight=TORCH.tensor(weight), reduction=reduction),

@@ -111,7 +111,8 @@ def keep_values():
 class MessageRecorder:
     """The gradient each consumer sent to each input during backward.
 
-    ``messages`` is a list of ``(consumer, input_index, producer, gradient_array)``: for a
+    ``messages`` is a list of ``(consumer, input_index, producer, gradient_array)`` (a host
+    NumPy array, also on the GPU: recording is for looking at them): for a
     weight used at T steps there are T messages to it, and their sum is its gradient.
     """
 
@@ -313,7 +314,7 @@ def _observe(node: Node, i: int, parent: Node, gi) -> None:
     if STATE.anomaly:
         _check_finite(node, i, gi)
     if STATE.recorder is not None:
-        STATE.recorder.messages.append((node, i, parent, raw(gi)))
+        STATE.recorder.messages.append((node, i, parent, backend.to_host(raw(gi))))
 
 
 def _leaf_shape(node: Node) -> tuple:

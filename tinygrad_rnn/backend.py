@@ -59,6 +59,13 @@ def _load_cupy():
     return cupy
 
 
+def is_device_mix(err: Exception) -> bool:
+    """True for CuPy's errors on host data mixed into device code (NumPy arrays, lists,
+    implicit conversion), which would otherwise surface as a misleading shape error."""
+    return isinstance(err, TypeError) and (
+        "Unsupported type" in str(err) or "Implicit conversion to a NumPy array" in str(err))
+
+
 def cuda_available() -> bool:
     """True if device 'cuda' can be used here (CuPy installed and a GPU visible); never raises."""
     try:
@@ -69,21 +76,59 @@ def cuda_available() -> bool:
 
 
 def check_device(device: str | None) -> str:
-    """Normalise a device name ("cpu", "cuda", "cuda:0"); None means the default device."""
+    """Normalise a device name ("cpu", "cuda", "cuda:1"); None means the default device.
+
+    ``"cuda:N"`` makes GPU N CuPy's current device (arrays made afterwards live there, as after
+    ``torch.cuda.set_device(N)``) and raises a DeviceError when there is no GPU N. Tensors still
+    report ``.device == "cuda"``: one process computes on one GPU at a time.
+    """
     if device is None:
         return default_device()
-    name = str(device).split(":")[0]
-    if name not in DEVICES:
-        raise DeviceError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+    name, _, index = str(device).partition(":")
+    if name not in DEVICES or (index and name != "cuda"):
+        raise DeviceError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+    if index:
+        _use_gpu(device, index)
     return name
 
 
+def _use_gpu(device, index: str) -> None:
+    cupy = _load_cupy()
+    count = cupy.cuda.runtime.getDeviceCount()
+    if not index.isdigit() or int(index) >= count:
+        raise DeviceError(f"device {device!r} does not exist: this machine has {count} CUDA "
+                          f"device(s), cuda:0 to cuda:{count - 1}")
+    if cupy.cuda.runtime.getDevice() != int(index):
+        cupy.cuda.Device(int(index)).use()
+
+
 def default_device() -> str:
-    """The device for new tensors: $TINYGRAD_RNN_DEVICE, else 'cpu'."""
-    env = os.environ.get("TINYGRAD_RNN_DEVICE", "cpu").split(":")[0] or "cpu"
-    if env not in DEVICES:
+    """The device for new tensors: $TINYGRAD_RNN_DEVICE ('cpu', 'cuda' or 'cuda:N'), else 'cpu'."""
+    env = os.environ.get("TINYGRAD_RNN_DEVICE", "cpu") or "cpu"
+    if env.split(":")[0] not in DEVICES:
         raise DeviceError(f"TINYGRAD_RNN_DEVICE={env!r} is not a device: use 'cpu' or 'cuda'")
-    return env
+    return check_device(env) if ":" in env else env
+
+
+def device_for_data(data) -> str:
+    """Where ``Tensor(data)`` goes without an explicit device: a CuPy array stays on the GPU,
+    everything else (NumPy arrays, lists, numbers) goes to the default device, as
+    ``torch.tensor`` does after ``torch.set_default_device``."""
+    if type(data) not in _DEVICE_BY_TYPE and not _late_cupy(data):
+        return default_device()
+    return "cuda" if type(data) is not numpy.ndarray else default_device()
+
+
+def _late_cupy(obj) -> bool:
+    """A CuPy array seen before anything asked for 'cuda': load CuPy and register its type."""
+    if _cupy is not None or not type(obj).__module__.startswith("cupy"):
+        return False
+    cupy = _load_cupy()
+    if not isinstance(obj, cupy.ndarray):
+        return False
+    _XP_BY_TYPE[type(obj)] = cupy
+    _DEVICE_BY_TYPE[type(obj)] = "cuda"
+    return True
 
 
 def elementwise(name: str):
@@ -108,16 +153,26 @@ def xp_for(device: str):
 
 def xp_of(array):
     """The array namespace an array belongs to."""
-    return _XP_BY_TYPE[type(array)]
+    try:
+        return _XP_BY_TYPE[type(array)]
+    except KeyError:
+        if _late_cupy(array):
+            return _XP_BY_TYPE[type(array)]
+        raise
 
 
 def device_of(array) -> str:
     """'cpu' or 'cuda' for a backend array."""
-    return _DEVICE_BY_TYPE[type(array)]
+    try:
+        return _DEVICE_BY_TYPE[type(array)]
+    except KeyError:
+        if _late_cupy(array):
+            return "cuda"
+        raise
 
 
 def is_array(obj) -> bool:
-    return type(obj) in _XP_BY_TYPE
+    return type(obj) in _XP_BY_TYPE or _late_cupy(obj)
 
 
 def ensure_array(obj):
@@ -160,6 +215,11 @@ def result_type(*arrays):
     return numpy.result_type(*arrays)
 
 
+def tiny(dtype) -> float:
+    """The smallest positive normal number of a float dtype."""
+    return float(numpy.finfo(dtype).tiny)
+
+
 def is_float(dtype) -> bool:
     return numpy.dtype(dtype).kind == "f"
 
@@ -180,11 +240,17 @@ def to_array(data, device: str, dtype=None):
     unless `dtype` is given, as `torch.tensor` does.
     """
     xp = xp_for(device)
-    if type(data) in _XP_BY_TYPE:
+    if is_array(data):
         if device_of(data) != device:
             data = to_host(data) if device == "cpu" else xp.asarray(data)
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
-    arr = numpy.asarray(data, dtype=dtype)
+    try:
+        arr = numpy.asarray(data, dtype=dtype)
+    except TypeError:  # a list holding CuPy arrays: stack them where they go (no per-item sync)
+        if not isinstance(data, (list, tuple)) or not data:
+            raise
+        src = "cuda" if any(is_array(i) and device_of(i) == "cuda" for i in data) else device
+        return to_array(xp_for(src).stack([to_array(i, src, dtype) for i in data]), device)
     if dtype is None and arr.dtype.kind == "f":
         arr = arr.astype(DEFAULT_FLOAT)
     if arr.dtype.kind not in "fiub":
@@ -196,7 +262,80 @@ def to_host(array):
     """A NumPy array with the same values (a no-op for CPU arrays)."""
     if type(array) is numpy.ndarray:
         return array
+    if _pending:
+        return _get_checked(array)
     return array.get()
+
+
+def item(array):
+    """The one value of an array as a Python number: the read behind ``.item()``/``float()``."""
+    if type(array) is numpy.ndarray or not _pending:
+        return array.reshape(-1)[0].item()
+    return _get_checked(array.reshape(-1)[:1]).reshape(()).item()
+
+
+def _get_checked(array):
+    """``array.get()`` that also reads the pending index checks, in the same transfer (their
+    bytes ride along with the array's, so checking costs no extra sync), then raises the
+    first that failed."""
+    flat = _cupy.ascontiguousarray(array).reshape(-1).view(numpy.uint8)
+    flags = [f.reshape(1).astype(numpy.uint8) for f in _pending.values()]
+    both = _cupy.concatenate([flat] + flags).get()
+    raise_pending(both[flat.size:])
+    return both[:flat.size].view(array.dtype).reshape(array.shape)
+
+
+# ---- index checks that would cost a sync on the GPU: done on the device, read later ---------
+#
+# An integer index out of range raises IndexError on the CPU (NumPy checks it). CuPy wraps it
+# around silently, and checking it eagerly would read a flag back every step (a host sync).
+# So on the GPU the check runs on the device: ``defer_check`` keeps a 0-d "some index was bad"
+# flag per call site (OR-ed in place step after step: nothing grows), and the next read of a
+# GPU value (``.item()``, ``.numpy()``, ``print``, a module's own host read) reads the flags in
+# the same transfer and raises there: an error one read late, never a wrapped-around value.
+# Host-side indices (lists, NumPy arrays) are checked before the upload, eagerly and for free.
+
+_pending: dict = {}   # (exception class, message) -> 0-d bool device array
+_MAX_PENDING = 64     # distinct call sites kept apart; more are folded into one message
+
+
+def defer_check(bad, error: type, message: str) -> None:
+    """Raise ``error(message)`` at the next host read if the 0-d device bool ``bad`` is True."""
+    key = (error, message)
+    old = _pending.get(key)
+    if old is None and len(_pending) >= _MAX_PENDING:
+        key = (error, "an index was out of range (more call sites than can be told apart)")
+        old = _pending.get(key)
+    _pending[key] = bad if old is None else old | bad
+
+
+def raise_pending(values=None) -> None:
+    """Read the deferred index checks (``values``: already read) and raise the first that
+    failed; every pending check is consumed either way."""
+    keys = list(_pending)
+    if values is None:
+        values = _cupy.stack(list(_pending.values())).get()
+    _pending.clear()
+    for (error, message), bad in zip(keys, values):
+        if bad:
+            raise error(message)
+
+
+def check_index(index, size: int, error: type, message: str, device_message: str,
+                negative: bool = True) -> None:
+    """Check an integer index array against an axis of ``size``: −size ≤ i < size (0 ≤ i < size
+    with ``negative=False``). NumPy arrays are checked now (``message`` may use {lo} and {hi},
+    the range found); CuPy arrays on the device, raising ``device_message`` at the next read
+    of a GPU value (see above)."""
+    if index.size == 0:
+        return
+    lo_ok = -size if negative else 0
+    if type(index) is numpy.ndarray:
+        lo, hi = int(index.min()), int(index.max())
+        if lo < lo_ok or hi >= size:
+            raise error(message.format(lo=lo, hi=hi))
+        return
+    defer_check(((index < lo_ok) | (index >= size)).any(), error, device_message)
 
 
 def host_asarray(data, dtype=None):
@@ -247,9 +386,8 @@ def index_add(target, index, values) -> None:
     """target[index] += values, with repeated indices accumulating (a scatter-add)."""
     if type(target) is numpy.ndarray:
         numpy.add.at(target, index, values)
-    else:
-        import cupyx
-        cupyx.scatter_add(target, index, values)
+    else:  # cupy.add.at: cupyx.scatter_add is deprecated (CuPy 13 warns on every call)
+        _cupy.add.at(target, index, values)
 
 
 _kernels: dict = {}

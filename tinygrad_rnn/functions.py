@@ -7,6 +7,7 @@ calls :func:`tinygrad_rnn.ops.apply1` / ``apply2`` / ``apply`` with the op from 
 
 from __future__ import annotations
 
+import builtins
 from typing import NamedTuple
 
 from tinygrad_rnn import backend
@@ -109,12 +110,21 @@ def minimum(x, y) -> Tensor:
 
 
 def where(cond, x, y) -> Tensor:
-    """Elementwise ``x if cond else y``; ``cond`` is a boolean tensor or array (no gradient)."""
+    """Elementwise ``x if cond else y``; ``cond`` is a boolean tensor or array (no gradient).
+
+    A NumPy/list ``cond`` is copied to x's device; a ``cond`` Tensor on another device is an
+    error (as in PyTorch), except a 0-d one.
+    """
     if isinstance(x, Tensor) or isinstance(y, Tensor):
         x, y = _promote(WHERE, x, y)
     else:
         raise TypeError("where needs at least one Tensor among x and y")
-    return apply2(WHERE, x, y, {"cond": backend.ensure_array(raw(cond)).astype(bool, copy=False)})
+    device = (x if isinstance(x, Tensor) else y).device
+    if isinstance(cond, Tensor) and cond.ndim and cond.device != device:
+        raise backend.DeviceError(f"where{where_scope()}: the condition is on {cond.device} but "
+                                  f"x and y are on {device}; move it with .to({device!r})")
+    cond = backend.to_array(raw(cond), device)
+    return apply2(WHERE, x, y, {"cond": cond.astype(bool, copy=False)})
 
 
 def exp(x: Tensor) -> Tensor:
@@ -189,9 +199,23 @@ def matmul(x, y) -> Tensor:
 
 
 def compare(kind: str, x, y) -> Tensor:
-    """Elementwise comparison; the result is a boolean tensor with no gradient."""
+    """Elementwise comparison; the result is a boolean tensor with no gradient.
+
+    A NumPy array or list on the other side is copied to the tensor's device; two tensors on
+    different devices are an error (as in PyTorch), except a 0-d one.
+    """
     a, b = raw(x), raw(y)
-    xp = backend.xp_of(a if backend.is_array(a) else b)
+    t = x if isinstance(x, Tensor) else y
+    device = t.device
+    for other in (x, y):
+        if isinstance(other, Tensor) and other.device != device and other.ndim:
+            raise backend.DeviceError(f"{kind}{where_scope()}: tensors on different devices "
+                                      f"({x.device} and {y.device}); move one with .to()")
+    if not backend.is_scalar(a):
+        a = backend.to_array(a, device)
+    if not backend.is_scalar(b):
+        b = backend.to_array(b, device)
+    xp = backend.xp_of(t.data)
     fn = {"lt": xp.less, "le": xp.less_equal, "gt": xp.greater, "ge": xp.greater_equal,
           "eq": xp.equal, "ne": xp.not_equal}[kind]
     return Tensor._wrap(fn(a, b))
@@ -387,8 +411,13 @@ def expand(x: Tensor, shape) -> Tensor:
     return apply1(EXPAND, x, {"shape": shape, "in_shape": x.shape})
 
 
-def _normalize_index(index, device: str):
-    """Tensors, lists and arrays inside an index become integer/bool arrays on ``device``."""
+def _normalize_index(index, device: str, shape: tuple = ()):
+    """Tensors, lists and arrays inside an index become integer/bool arrays on ``device``.
+
+    On the GPU, integer arrays are also checked against their axis of ``shape`` (CuPy would
+    wrap an out-of-range index around; NumPy raises): host arrays now, device arrays on the
+    device with the result read at the next host read (no sync; see backend.check_index).
+    """
     parts = index if type(index) is tuple else (index,)
     fixed = []
     for p in parts:
@@ -396,12 +425,13 @@ def _normalize_index(index, device: str):
             p = p.data
         elif isinstance(p, list) or (backend.is_scalar(p) and not isinstance(p, (int, bool))):
             p = backend.host_asarray(p)
-        if backend.is_array(p):
-            if p.dtype.kind == "f":
-                raise IndexOutOfRange(f"getitem{where_scope()}: index arrays must be integer or "
-                                      f"boolean, got {p.dtype}")
-            p = backend.to_array(p, device)
+        if backend.is_array(p) and p.dtype.kind == "f":
+            raise IndexOutOfRange(f"getitem{where_scope()}: index arrays must be integer or "
+                                  f"boolean, got {p.dtype}")
         fixed.append(p)
+    if device != "cpu":
+        _check_index_arrays(fixed, shape)
+        fixed = [backend.to_array(p, device) if backend.is_array(p) else p for p in fixed]
     return tuple(fixed) if type(index) is tuple else fixed[0]
 
 
@@ -447,6 +477,27 @@ def _torch_order(index):
     return tuple(first), tuple(rest)
 
 
+def _check_index_arrays(parts: list, shape: tuple) -> None:
+    """Check each integer index array against the axis it indexes (basic parts skipped)."""
+    def width(p):  # how many axes of x a part consumes
+        if p is None or p is Ellipsis:
+            return 0
+        return p.ndim if backend.is_array(p) and p.dtype.kind == "b" else 1
+    axis = 0
+    for p in parts:
+        if p is Ellipsis:
+            axis += len(shape) - builtins.sum(width(q) for q in parts)  # not our tensor sum
+            continue
+        if backend.is_array(p) and p.dtype.kind in "iu" and axis < len(shape):
+            where = f"for axis {axis} of size {shape[axis]} (shape {tuple(shape)})"
+            backend.check_index(p, shape[axis], IndexOutOfRange,
+                                f"getitem{where_scope()}: an index array holds values in "
+                                f"[{{lo}}, {{hi}}], out of range {where}",
+                                f"getitem{where_scope()}: an index array on the GPU held a value "
+                                f"out of range {where} (found by a device-side check)")
+        axis += width(p)
+
+
 def getitem(x: Tensor, index) -> Tensor:
     """x[index] with ints, slices, None, Ellipsis, integer or boolean arrays.
 
@@ -456,7 +507,7 @@ def getitem(x: Tensor, index) -> Tensor:
     """
     basic = is_basic(index)
     if not basic:
-        index = _normalize_index(index, backend.device_of(x.data))
+        index = _normalize_index(index, backend.device_of(x.data), x.data.shape)
         if type(index) is tuple:
             steps = _torch_order(index)
             if steps is not None:
@@ -467,17 +518,23 @@ def getitem(x: Tensor, index) -> Tensor:
 def embedding(weight: Tensor, indices) -> Tensor:
     """Rows of ``weight`` picked by integer ``indices``: out[..., :] = weight[indices[...], :].
 
-    The indices are checked against the table size (on the GPU that check reads back two
-    numbers: an out-of-range index would otherwise be silently wrapped).
+    The indices must satisfy 0 ≤ i < rows (a negative index is an error, as in PyTorch).
+    Host indices are checked before the upload; indices already on the GPU are checked on the
+    device and the result is read at the next host read (no sync per step).
     """
     idx = raw(indices)
-    idx = backend.to_array(idx, weight.device)
+    if not backend.is_array(idx):
+        idx = backend.host_asarray(idx)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding{where_scope()}: indices must be integers, got {idx.dtype}")
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= weight.shape[0]):
-        raise IndexOutOfRange(f"embedding{where_scope()}: indices range over "
-                              f"[{int(idx.min())}, {int(idx.max())}] but the table has "
-                              f"{weight.shape[0]} rows")
+    rows = weight.shape[0]
+    backend.check_index(idx, rows, IndexOutOfRange,
+                        f"embedding{where_scope()}: indices range over [{{lo}}, {{hi}}] but the "
+                        f"table has {rows} rows",
+                        f"embedding{where_scope()}: indices on the GPU held a value outside "
+                        f"[0, {rows - 1}]: the table has {rows} rows (found by a device-side "
+                        f"check)", negative=False)
+    idx = backend.to_array(idx, weight.device)
     return apply1(EMBEDDING, weight, {"index": idx, "shape": weight.shape, "basic": False})
 
 

@@ -93,6 +93,9 @@ def _op_error(op, inputs, attrs, err) -> Exception:
     # a TypeError (e.g. an unsupported dtype) stays a TypeError: it is not about shapes
     cls = IndexOutOfRange if isinstance(err, IndexError) else \
         TypeError if isinstance(err, TypeError) else ShapeError
+    if backend.is_device_mix(err):  # host data met CUDA arrays: say so, not "shape"
+        cls, err = backend.DeviceError, f"host (NumPy/list) data mixed with CUDA arrays; " \
+            f"make it a tensor on the same device first ({err})"
     return cls(f"{op.name}{where_scope()}: {what} — {err}")
 
 
@@ -561,6 +564,10 @@ def _constant_like(value, like: Tensor):
         return value
     if backend.is_scalar(value):
         return value.item() if hasattr(value, "item") else value
+    if backend.is_array(value) and value.ndim == 0 and like.dtype.kind == "f":
+        # a 0-d array (a CuPy reduction's result) is a number, as NumPy's scalars are: it takes
+        # the tensor's float dtype, and stays on the device (item() would sync)
+        return Tensor(value, device=like.device, dtype=like.dtype)
     return Tensor(value, device=like.device)
 
 

@@ -148,8 +148,8 @@ class Tensor:
                  dtype=None, name: str | None = None):
         if isinstance(data, Tensor):
             data = data.data
-        device = backend.check_device(device if device is not None else
-                                      (backend.device_of(data) if backend.is_array(data) else None))
+        device = backend.check_device(device) if device is not None else \
+            backend.device_for_data(data)
         self.data = backend.to_array(data, device, backend.as_dtype(dtype))
         self.grad = None
         self._node = None
@@ -246,7 +246,7 @@ class Tensor:
     def item(self):
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
-        return self.data.reshape(-1)[0].item()
+        return backend.item(self.data)
 
     def __float__(self) -> float:
         return float(self.item())

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from tinygrad_rnn import backend
 from tinygrad_rnn import functions as F
 from tinygrad_rnn.creation import arange
-from tinygrad_rnn.ops import IndexOutOfRange, ShapeError, where_scope
+from tinygrad_rnn.ops import GETITEM, IndexOutOfRange, ShapeError, apply1, where_scope
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss",
@@ -51,7 +51,11 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def _class_indices(fn: str, input: Tensor, target, ignore_index: int):
     """Check ``target`` against ``input`` and return it as an integer array on input's device."""
-    t = backend.to_array(target.data if isinstance(target, Tensor) else target, input.device)
+    t = target.data if isinstance(target, Tensor) else target
+    if not backend.is_array(t):
+        t = backend.host_asarray(t)
+    elif input.device == "cpu":
+        t = backend.to_host(t)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{fn}: target has dtype {t.dtype}, but it must hold integer class "
                         f"indices (0 ≤ target < C). Pass class indices, e.g. "
@@ -69,15 +73,22 @@ def _class_indices(fn: str, input: Tensor, target, ignore_index: int):
                          f"shape {want}, got {tuple(t.shape)}{hint}")
     n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
     valid = t != ignore_index
-    if t.size and bool(valid.any()):
-        picked = t[valid]
-        lo, hi = int(picked.min()), int(picked.max())
-        if lo < 0 or hi >= n_classes:
-            bad = lo if lo < 0 else hi
-            raise IndexOutOfRange(f"{fn}{where_scope()}: target holds class index {bad}, but input "
-                                  f"has {n_classes} classes (valid indices 0..{n_classes - 1}; "
-                                  f"ignore_index={ignore_index})")
-    return t, valid
+    message = (f"{fn}{where_scope()}: target holds class index {{}}, but input has {n_classes} "
+               f"classes (valid indices 0..{n_classes - 1}; ignore_index={ignore_index})")
+    if backend.device_of(t) == "cpu":  # checked here, for free, before any upload
+        if t.size and bool(valid.any()):
+            picked = t[valid]
+            lo, hi = int(picked.min()), int(picked.max())
+            if lo < 0 or hi >= n_classes:
+                raise IndexOutOfRange(message.format(lo if lo < 0 else hi))
+        t, valid = backend.to_array(t, input.device), backend.to_array(valid, input.device)
+        return t, valid, None
+    # already on the GPU: checked there without a sync (backend.check_index); the flag is
+    # also returned, so the loss itself is NaN where a target was out of range
+    bad = (((t < 0) | (t >= n_classes)) & valid).any()
+    backend.defer_check(bad, IndexOutOfRange, message.format("out of range") +
+                        " (found on the GPU by a device-side check)")
+    return t, valid, bad
 
 
 def nll_loss(input: Tensor, target: Tensor | Sequence[int], weight: Tensor | None = None,
@@ -94,7 +105,7 @@ def nll_loss(input: Tensor, target: Tensor | Sequence[int], weight: Tensor | Non
 
 def _nll(fn, input, target, weight, ignore_index, reduction, from_logits: bool) -> Tensor:
     _check_reduction(fn, reduction)
-    t, valid = _class_indices(fn, input, target, ignore_index)
+    t, valid, bad = _class_indices(fn, input, target, ignore_index)
     n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
     x = F.log_softmax(input, 0 if input.ndim == 1 else 1) if from_logits else input
     if x.ndim == 1:
@@ -110,16 +121,42 @@ def _nll(fn, input, target, weight, ignore_index, reduction, from_logits: bool) 
         if tuple(w.shape) != (n_classes,):
             raise ShapeError(f"{fn}{where_scope()}: weight must have shape ({n_classes},), "
                              f"got {tuple(w.shape)}")
-        mask = mask * F.getitem(w, safe)
-    loss = -(x[arange(x.shape[0], device=input.device), safe] * mask)
+        mask = mask * _take(w, (safe,))
+    # the indices are checked above (_class_indices), so the gather skips getitem's checks
+    loss = -(_take(x, (arange(x.shape[0], device=input.device).data, safe)) * mask)
     if reduction == "none":
-        return loss.reshape(t.shape)
+        return _nan_where(loss.reshape(t.shape), bad)
     if reduction == "sum":
-        return loss.sum()
+        return _nan_where(loss.sum(), bad)
     total = mask.sum()
-    if float(total.data) == 0:  # every target ignored: the mean is 0/0 = nan, as in PyTorch,
-        return loss.sum() * 0.0 + float("nan")  # but the gradient stays 0 (no NaN for the optimizer)
-    return loss.sum() / total
+    if input.device == "cpu":
+        if float(total.data) == 0:  # every target ignored: the mean is 0/0 = nan, as in PyTorch,
+            return loss.sum() * 0.0 + float("nan")  # but the gradient stays 0 (no NaN for the optimizer)
+        return loss.sum() / total
+    # the same without reading total back (a sync): divide by max(total, tiny), which is total
+    # unless every target is ignored (then loss.sum() is 0 and its gradient 0), and NaN then
+    mean = loss.sum() / F.maximum(total, backend.tiny(input.dtype))
+    none_left = total.data == 0
+    return _nan_where(mean, none_left if bad is None else none_left | bad)
+
+
+def _nan_where(out: Tensor, flag) -> Tensor:
+    """``out`` with its values NaN where the device flag is set (a target out of range, or every
+    target ignored), decided on the GPU without a sync. Only the value changes: the NaN is no
+    function of the inputs, so no node is recorded, the gradient is the unflagged one and the
+    graph is the CPU's."""
+    if flag is None:
+        return out
+    xp = backend.xp_of(out.data)
+    out.data = out.data + xp.where(flag, float("nan"), 0.0).astype(out.dtype)
+    if out._node is not None and out._node.value is not None:
+        out._node.value = out.data
+    return out
+
+
+def _take(x: Tensor, index: tuple) -> Tensor:
+    """x[index] for index arrays already on x's device and already checked."""
+    return apply1(GETITEM, x, {"index": index, "shape": x.shape, "basic": False})
 
 
 def cross_entropy(input: Tensor, target: Tensor | Sequence[int], weight: Tensor | None = None,
