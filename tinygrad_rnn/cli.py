@@ -16,11 +16,20 @@ def _demos() -> dict:
     return DEMOS
 
 
+def _seconds(s: float | None) -> str:
+    if s is None:
+        return "?"
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.0f} min"
+
+
 def _list_demos() -> None:
+    """One line per demo: name, typical wall time on 2 CPU cores (full | --quick), what it shows."""
     demos = _demos()
     width = max((len(n) for n in demos), default=0)
-    for name, (_, line) in demos.items():
-        print(f"  {name:<{width}}  {line}")
+    print(f"  {'':<{width}}  {'full':>6} | {'quick':<5}  (typical time on 2 CPU cores)")
+    for name, demo in demos.items():
+        full, quick = getattr(demo, "full_s", None), getattr(demo, "quick_s", None)
+        print(f"  {name:<{width}}  {_seconds(full):>6} | {_seconds(quick):<5}  {demo[1]}")
 
 
 def main(argv: list[str] | None = None) -> int:
