@@ -4,6 +4,7 @@ import datetime
 import re
 
 import numpy as np
+import pytest
 
 from tinygrad_rnn.tasks import (
     adding,
@@ -55,6 +56,20 @@ def test_slot_filling_city_label_depends_only_on_the_verb():
         assert ("dest" in labels) == arriving
         labels_of_taipei |= {tag for w, tag in zip(words, labels) if w == "taipei"}
     assert labels_of_taipei == {"dest", "dep"}  # the same word, two labels
+
+
+def test_unseen_cities_are_unseen_words():
+    train = slot_filling_sentences(100, seed=1)
+    test = slot_filling_sentences(20, seed=2, cities=slots.UNSEEN_CITIES)
+    lexicon = slots.Lexicon(train)
+    plain = slots.Lexicon(train, other=False)
+    assert len(plain) == len(lexicon) - 1 and plain.encode(["taipei"]) == [lexicon.index["taipei"] - 1]
+    for words, labels in test:
+        city = [w for w, tag in zip(words, labels) if tag in ("dest", "dep")]
+        assert city[0] in lexicon.unknown(words) and city[0] in slots.UNSEEN_CITIES
+        assert lexicon.encode(city) == [0]  # every unseen word is the one "other" dimension
+        with pytest.raises(KeyError, match="cannot encode"):
+            plain.encode(words)
 
 
 def test_one_hot_has_an_other_dimension_and_hashing_uses_trigrams():
