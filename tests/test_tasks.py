@@ -122,3 +122,14 @@ def test_text_corpus_is_deterministic_and_large_enough():
     assert a == b and len(a) > 50_000
     assert a.startswith("The Zen of Python")
     assert text_corpus(max_chars=1000, lowercase=True) == a[:1000].lower()
+
+
+def test_hashing_into_buckets_gives_every_word_a_vector():
+    data = slot_filling_sentences(50, seed=4)
+    seen_only, hashed = slots.TrigramHasher(data), slots.TrigramHasher(data, buckets=64)
+    assert len(hashed) == 64
+    assert seen_only.encode(["osaka"]).sum() == 0  # none of its trigrams was seen
+    vec = hashed.encode(["osaka", "taipei"])
+    assert vec.shape == (2, 64) and vec.sum(1).tolist() == [5, 6]  # all trigrams counted
+    import zlib
+    assert vec[0, zlib.crc32(b"#os") % 64] >= 1
