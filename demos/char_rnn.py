@@ -259,7 +259,7 @@ def main(argv=None) -> Summary:
             f"{len(fired)} of 10, {after_dot} right after a '.'", len(fired) >= 8)
 
     plt = pyplot()
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4), width_ratios=(1.2, 1))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(14, 4.2), width_ratios=(1.1, 1), layout="constrained")
     ax.plot(losses, lw=0.5, alpha=0.4, label="loss per update")
     ax.plot(smooth, lw=1.5, label="smoothed")
     ax.axhline(uniform, color="k", ls="--", lw=1, label="25·ln K (uniform guess)")
