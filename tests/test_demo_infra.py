@@ -57,3 +57,14 @@ def test_tour_writes_only_under_out(tmp_path, monkeypatch):
     summary = tour.main(["--quick", "--out", "elsewhere"])
     assert summary.files and all(f.startswith("elsewhere") for f in summary.files)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere"]
+
+
+def test_list_shows_typical_times(capsys):
+    from demos import DEMOS
+    from tinygrad_rnn.cli import main
+    assert main(["demo", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert all(d.quick_s is not None for d in DEMOS.values()), "every demo's --quick time is measured"
+    line = next(x for x in out.splitlines() if x.strip().startswith("char-rnn"))
+    full, quick = DEMOS["char-rnn"].full_s, DEMOS["char-rnn"].quick_s
+    assert f"{full / 60:.0f} min" in line and f"{quick:.0f} s" in line

@@ -19,6 +19,8 @@ def _demos() -> dict:
 def _seconds(s: float | None) -> str:
     if s is None:
         return "?"
+    if s < 1:
+        return "<1 s"
     return f"{s:.0f} s" if s < 90 else f"{s / 60:.0f} min"
 
 
