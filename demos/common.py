@@ -106,6 +106,12 @@ def pyplot() -> _Figures:
     return _Figures()
 
 
+def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
+    """``(Figure, axes)`` as ``matplotlib.pyplot.subplots`` returns them, but made with the object
+    API: no backend is switched and no global figure list keeps the figure alive."""
+    return _Figures().subplots(nrows, ncols, **kwargs)
+
+
 def save(fig, out: str, name: str, summary: Summary | None = None) -> str:
     """Write ``fig`` as ``out/name`` (making ``out`` on the first file) and record it."""
     os.makedirs(out, exist_ok=True)

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
+from demos.common import Summary, parser, progress, save, setup, subplots
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 
@@ -113,8 +113,7 @@ def main(argv=None) -> Summary:
     s.claim(f"similar performance (notes 001): |MSE_GRU − MSE_LSTM| / Var(m) < {tol}",
             f"GRU {g:.4f} | LSTM {lstm:.4f}: gap {gap:.3f} of Var(m)", gap < tol)
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = subplots(figsize=(7, 4))
     for cell, (losses, *_) in results.items():
         smooth = np.convolve(losses, np.ones(20) / 20, mode="valid")
         ax.semilogy(range(19, len(losses)), smooth, label=f"{cell} (test MSE {results[cell][1]:.3f})")

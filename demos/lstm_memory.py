@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
+from demos.common import Summary, parser, progress, save, setup, subplots
 from tinygrad_rnn import nn
 
 # the notes' table: rows x1, x2, x3 over nine steps, and the outputs y they show
@@ -111,8 +111,7 @@ def main(argv=None) -> Summary:
     summary.claim(f"the trained LSTM on the 5-step example: y within {tol5} of 0 0 0 7 0",
                   " ".join(f"{y:.2f}" for y in y5) + f" (largest error {err5:.2f})", err5 < tol5)
 
-    plt = pyplot()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, (a, b) = subplots(1, 2, figsize=(10, 3.5))
     steps_axis = range(1, len(X1) + 1)
     a.step(steps_axis, cs, where="mid", label="memory c_t")
     a.plot(steps_axis, ys, "o", label="output y_t")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
+from demos.common import Summary, parser, progress, save, setup, subplots
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.tasks import slot_filling_sentences
@@ -158,8 +158,7 @@ def main(argv=None) -> Summary:
 
     steps = 150 if args.quick else args.steps
     encodings = [args.encoding] if args.encoding else ["onehot", "hashing"]
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(encodings), figsize=(6 * len(encodings), 4), squeeze=False)
+    fig, axes = subplots(1, len(encodings), figsize=(6 * len(encodings), 4), squeeze=False)
     for enc, ax in zip(encodings, axes[0]):
         encoder, n_in = make_encoder(enc, train_set)
         tr, te = batch(train_set, encoder, n_in), batch(test_set, encoder, n_in)
