@@ -244,8 +244,8 @@ class GRU(RNNBase):
     mode = "GRU"
 
     def __init__(self, *args, reset_after: bool = True, **kwargs):
-        check_gru_form(self, kwargs.get("fused", False), reset_after)
         super().__init__(*args, **kwargs)
+        check_gru_form(self, self.fused, reset_after)
         self.reset_after = reset_after
 
     def extra_repr(self) -> str:
