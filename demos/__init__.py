@@ -11,8 +11,8 @@ from typing import NamedTuple
 class Demo(NamedTuple):
     """A demo's module, one line on what it shows, and its typical wall time on 2 CPU cores
     (seconds, full mode and ``--quick``, the command's whole run; ``None`` where not measured
-    yet). Measured with `time tinygrad-rnn demo NAME [--quick]` on the 2-core machine, some
-    while other jobs shared it (those numbers are on the high side)."""
+    yet). Measured with `time tinygrad-rnn demo NAME [--quick]` on the 2-core machine while
+    other jobs shared it: the fastest of the runs taken, still on the high side."""
 
     module: str
     line: str
@@ -24,7 +24,7 @@ class Demo(NamedTuple):
 DEMOS: dict[str, Demo] = {
     "tour": Demo("demos.tour",
                 "the flagship: linear RNN, tied weights, an unrolled graph, a small LSTM",
-                full_s=5, quick_s=1.2),
+                full_s=3, quick_s=1.2),
     "linear-rnn": Demo("demos.linear_rnn",
                 "all weights 1, linear units: outputs 4, 12, 32 (notes 003)",
                 full_s=0.5, quick_s=0.4),
@@ -45,16 +45,16 @@ DEMOS: dict[str, Demo] = {
                 full_s=None, quick_s=1.3),
     "lstm-memory": Demo("demos.lstm_memory",
                 "the notes' hand-wired LSTM memory (9- and 5-step tables), then a trained one",
-                full_s=6, quick_s=3.6),
+                full_s=6, quick_s=1.4),
     "char-rnn": Demo("demos.char_rnn",
                 "RNNLM vs n-grams and a feed-forward LM in bits/char; temperatures, 3 ways to stop",
-                full_s=120, quick_s=16),
+                full_s=38, quick_s=4.7),
     "slot-filling": Demo("demos.slot_filling",
                 "arrive/leave Taipei: feed-forward vs RNN vs BiRNN; unseen words, \"other\", hashing",
-                full_s=12, quick_s=7),
+                full_s=12, quick_s=2.5),
     "gru-vs-lstm": Demo("demos.gru_vs_lstm",
                 "the notes' GRU (eq. 7) and the LSTM on the memory task, same budget",
-                full_s=58, quick_s=8),
+                full_s=58, quick_s=2.5),
     "deep-bidirectional": Demo("demos.deep_bidirectional",
                 "deep BiRNN vs one-way tagger when tags need the future",
                 full_s=5, quick_s=2.1),
@@ -63,13 +63,13 @@ DEMOS: dict[str, Demo] = {
                 full_s=5, quick_s=4.5),
     "teacher-forcing": Demo("demos.teacher_forcing",
                 "Jordan RNN: teacher forcing vs free running vs scheduled",
-                full_s=12, quick_s=5),
+                full_s=11, quick_s=2.0),
     "seq2seq-attention": Demo("demos.seq2seq_attention",
                 "dates in words → ISO dates: encoder–decoder with Bahdanau attention",
                 full_s=None, quick_s=5.6),
     "recursive-net": Demo("demos.recursive_net",
                 "a recursive net labels every node of parse trees; W.grad = Σ over nodes",
-                full_s=22, quick_s=4.2),
+                full_s=9, quick_s=4.2),
     "gradient-regularizer": Demo("demos.gradient_regularizer",
                 "the gradient-flow regulariser Ω keeps ‖∂L/∂h_t‖ from vanishing (notes 001)",
                 full_s=None, quick_s=1.1),
