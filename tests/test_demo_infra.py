@@ -61,10 +61,11 @@ def test_tour_writes_only_under_out(tmp_path, monkeypatch):
 
 def test_list_shows_typical_times(capsys):
     from demos import DEMOS
-    from tinygrad_rnn.cli import main
+    from tinygrad_rnn.cli import _seconds, main
     assert main(["demo", "--list"]) == 0
     out = capsys.readouterr().out
     assert all(d.quick_s is not None for d in DEMOS.values()), "every demo's --quick time is measured"
     line = next(x for x in out.splitlines() if x.strip().startswith("char-rnn"))
-    full, quick = DEMOS["char-rnn"].full_s, DEMOS["char-rnn"].quick_s
-    assert f"{full / 60:.0f} min" in line and f"{quick:.0f} s" in line
+    demo = DEMOS["char-rnn"]
+    assert " ".join(line.split()[1:6]) == f"{_seconds(demo.full_s)} | {_seconds(demo.quick_s)}"
+    assert [_seconds(t) for t in (None, 0.3, 38, 120)] == ["?", "<1 s", "38 s", "2 min"]
