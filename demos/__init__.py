@@ -5,33 +5,78 @@ Each demo is a module with ``main(argv=None)`` that parses the common options of
 returns it as a :class:`demos.common.Summary` so that tests can assert the claim.
 """
 
-# name -> (module, one line on what it shows)
-DEMOS = {
-    "tour": ("demos.tour", "the flagship: linear RNN, tied weights, an unrolled graph, a small LSTM"),
-    "linear-rnn": ("demos.linear_rnn", "all weights 1, linear units: outputs 4, 12, 32 (notes 003)"),
-    "tied-weights": ("demos.tied_weights", "a shared weight's gradient is the sum of its per-step gradients"),
-    "bptt-by-hand": ("demos.bptt_by_hand", "the notes' BPTT gradient sums, by hand, equal autograd"),
-    "exploding-gradients": ("demos.exploding_gradients",
-                            "w^1000 on a cliff: descent with and without norm clipping"),
-    "iterated-map": ("demos.iterated_map", "h_t = σ(6h_{t−1} − 3): fixed points, phase plot, ∂h_100/∂h_1"),
-    "vanishing-gradients": ("demos.vanishing_gradients",
-                            "‖∂L/∂h_t‖ per step: tanh RNN vs IRNN vs LSTM, and the coloured graphs"),
-    "lstm-memory": ("demos.lstm_memory", "the notes' hand-wired LSTM memory (7, 6), then a trained one"),
-    "char-rnn": ("demos.char_rnn", "RNNLM à la min-char-rnn: truncated BPTT, temperatures, 3 ways to stop"),
-    "slot-filling": ("demos.slot_filling", "arrive/leave Taipei: feed-forward tagger vs RNN vs BiRNN"),
-    "gru-vs-lstm": ("demos.gru_vs_lstm", "GRU and LSTM on the notes' memory task with the same budget"),
-    "deep-bidirectional": ("demos.deep_bidirectional",
-                           "deep BiRNN vs one-way tagger when tags need the future"),
-    "many-to-one": ("demos.many_to_one", "sentiment-style classification from the last state h_T"),
-    "teacher-forcing": ("demos.teacher_forcing", "Jordan RNN: teacher forcing vs free running vs scheduled"),
-    "seq2seq-attention": ("demos.seq2seq_attention",
-                          "dates in words → ISO dates: encoder–decoder with Bahdanau attention"),
-    "recursive-net": ("demos.recursive_net",
-                      "a recursive net labels every node of parse trees; W.grad = Σ over nodes"),
-    "gradient-regularizer": ("demos.gradient_regularizer",
-                             "the gradient-flow regulariser Ω keeps ‖∂L/∂h_t‖ from vanishing (notes 001)"),
-    "adding-problem": ("demos.adding_problem",
-                       "adding problem, T = 50: IRNN and LSTM beat the 1/6 baseline, tanh RNN does not"),
-    "copy-task": ("demos.copy_task",
-                  "memorise 10 symbols over a delay: LSTM vs tanh RNN, and reversing the input (notes 004)"),
+from typing import NamedTuple
+
+
+class Demo(NamedTuple):
+    """A demo's module, one line on what it shows, and its typical wall time on 2 CPU cores
+    (seconds, full mode and ``--quick``, the command's whole run; ``None`` where not measured
+    yet). Measured with `time tinygrad-rnn demo NAME [--quick]` on the 2-core machine while
+    other jobs shared it: the fastest of the runs taken, still on the high side."""
+
+    module: str
+    line: str
+    full_s: float | None = None
+    quick_s: float | None = None
+
+
+# name -> Demo(module, one line on what it shows, full-mode seconds, quick-mode seconds)
+DEMOS: dict[str, Demo] = {
+    "tour": Demo("demos.tour",
+                "the flagship: linear RNN, tied weights, an unrolled graph, a small LSTM",
+                full_s=3, quick_s=1.2),
+    "linear-rnn": Demo("demos.linear_rnn",
+                "all weights 1, linear units: outputs 4, 12, 32 (notes 003)",
+                full_s=0.5, quick_s=0.4),
+    "tied-weights": Demo("demos.tied_weights",
+                "a shared weight's gradient is the sum of its per-step gradients",
+                full_s=0.5, quick_s=0.3),
+    "bptt-by-hand": Demo("demos.bptt_by_hand",
+                "the notes' BPTT gradient sums, by hand, equal autograd",
+                full_s=0.5, quick_s=0.2),
+    "exploding-gradients": Demo("demos.exploding_gradients",
+                "w^1000 on a cliff: descent with and without norm clipping",
+                full_s=None, quick_s=1.2),
+    "iterated-map": Demo("demos.iterated_map",
+                "h_t = σ(6h_{t−1} − 3): fixed points, phase plot, ∂h_100/∂h_1",
+                full_s=1.9, quick_s=0.8),
+    "vanishing-gradients": Demo("demos.vanishing_gradients",
+                "‖∂L/∂h_t‖ per step: tanh RNN vs IRNN vs LSTM, and the coloured graphs",
+                full_s=None, quick_s=1.3),
+    "lstm-memory": Demo("demos.lstm_memory",
+                "the notes' hand-wired LSTM memory (9- and 5-step tables), then a trained one",
+                full_s=6, quick_s=1.4),
+    "char-rnn": Demo("demos.char_rnn",
+                "RNNLM vs n-grams and a feed-forward LM in bits/char; temperatures, 3 ways to stop",
+                full_s=38, quick_s=4.7),
+    "slot-filling": Demo("demos.slot_filling",
+                "arrive/leave Taipei: feed-forward vs RNN vs BiRNN; unseen words, \"other\", hashing",
+                full_s=12, quick_s=2.5),
+    "gru-vs-lstm": Demo("demos.gru_vs_lstm",
+                "the notes' GRU (eq. 7) and the LSTM on the memory task, same budget",
+                full_s=58, quick_s=2.5),
+    "deep-bidirectional": Demo("demos.deep_bidirectional",
+                "deep BiRNN vs one-way tagger when tags need the future",
+                full_s=5, quick_s=2.1),
+    "many-to-one": Demo("demos.many_to_one",
+                "sentiment-style classification from the last state h_T",
+                full_s=5, quick_s=4.5),
+    "teacher-forcing": Demo("demos.teacher_forcing",
+                "Jordan RNN: teacher forcing vs free running vs scheduled",
+                full_s=11, quick_s=2.0),
+    "seq2seq-attention": Demo("demos.seq2seq_attention",
+                "dates in words → ISO dates: encoder–decoder with Bahdanau attention",
+                full_s=None, quick_s=5.6),
+    "recursive-net": Demo("demos.recursive_net",
+                "a recursive net labels every node of parse trees; W.grad = Σ over nodes",
+                full_s=9, quick_s=4.2),
+    "gradient-regularizer": Demo("demos.gradient_regularizer",
+                "the gradient-flow regulariser Ω keeps ‖∂L/∂h_t‖ from vanishing (notes 001)",
+                full_s=None, quick_s=1.1),
+    "adding-problem": Demo("demos.adding_problem",
+                "adding problem, T = 50: IRNN and LSTM beat the 1/6 baseline, tanh RNN does not",
+                full_s=None, quick_s=4.8),
+    "copy-task": Demo("demos.copy_task",
+                "memorise 10 symbols over a delay: LSTM vs tanh RNN, and reversing the input (notes 004)",
+                full_s=None, quick_s=2.2),
 }

@@ -9,12 +9,34 @@ from dataclasses import dataclass, field
 import tinygrad_rnn as tg
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's defaults formatter, minus "(default: None)" (those options say in words)."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An option added without help text still shows its default in ``--help``."""
+
+    def add_argument(self, *args, **kwargs):
+        action = super().add_argument(*args, **kwargs)
+        if action.help is None and action.option_strings and action.default is not None:
+            action.help = "(default: %(default)s)"  # argparse shows nothing for help=None
+        return action
+
+
 def parser(name: str, description: str, steps: int = 0) -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=f"tinygrad-rnn demo {name}", description=description)
+    """The options every demo takes; ``--help`` lists them (and the demo's own) with defaults."""
+    ap = _Parser(prog=f"tinygrad-rnn demo {name}", description=description,
+                 formatter_class=_Formatter)
     ap.add_argument("--device", default=None, help="cpu or cuda (default: $TINYGRAD_RNN_DEVICE or cpu)")
-    ap.add_argument("--steps", type=positive_int, default=steps, help="training steps")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=os.path.join("out", name), help="folder for plots and graphs")
+    ap.add_argument("--steps", type=positive_int, default=steps, help="training steps (full mode)")
+    ap.add_argument("--seed", type=int, default=0, help="random seed")
+    ap.add_argument("--out", default=os.path.join("out", name),
+                    help="folder for plots and graphs, made on the first file written")
     ap.add_argument("--quick", action="store_true", help="a small, fast run (used by the tests)")
     return ap
 
@@ -28,9 +50,8 @@ def positive_int(text: str) -> int:
 
 
 def setup(args) -> str:
-    """Seed, make the output folder, and return it."""
+    """Seed and return the output folder (made only when a file is saved into it)."""
     tg.manual_seed(args.seed)
-    os.makedirs(args.out, exist_ok=True)
     return args.out
 
 
@@ -63,18 +84,47 @@ class Summary:
             print(f"  wrote {f}")
 
 
-def pyplot():
-    """matplotlib's pyplot with a file-only backend (demos write PNGs, they open no windows)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+class _Figures:
+    """The two pyplot calls the demos use, made with matplotlib's object API.
+
+    ``subplots``/``figure`` build :class:`matplotlib.figure.Figure` objects that no global
+    state knows about, so a demo never switches the process-wide backend (importing or running
+    one in a notebook leaves the user's backend alone) and a figure is freed with its last
+    reference; ``close`` is there for code written against pyplot and does nothing.
+    """
+
+    _FIGURE_KWARGS = ("figsize", "dpi", "facecolor", "edgecolor", "layout", "tight_layout",
+                      "constrained_layout")
+
+    def figure(self, **kwargs):
+        from matplotlib.figure import Figure
+        return Figure(**kwargs)
+
+    def subplots(self, nrows: int = 1, ncols: int = 1, **kwargs):
+        fig = self.figure(**{k: kwargs.pop(k) for k in self._FIGURE_KWARGS if k in kwargs})
+        return fig, fig.subplots(nrows, ncols, **kwargs)
+
+    def close(self, fig=None) -> None:
+        pass
+
+
+def pyplot() -> _Figures:
+    """Figures for the demos' plots: ``pyplot().subplots(...)`` as with matplotlib.pyplot,
+    but through the object API (see :class:`_Figures`); demos write PNGs, open no windows."""
+    return _Figures()
+
+
+def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
+    """``(Figure, axes)`` as ``matplotlib.pyplot.subplots`` returns them, but made with the object
+    API: no backend is switched and no global figure list keeps the figure alive."""
+    return _Figures().subplots(nrows, ncols, **kwargs)
 
 
 def save(fig, out: str, name: str, summary: Summary | None = None) -> str:
+    """Write ``fig`` as ``out/name`` (making ``out`` on the first file) and record it."""
+    os.makedirs(out, exist_ok=True)
     path = os.path.join(out, name)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    pyplot().close(fig)
     if summary is not None:
         summary.files.append(path)
     return path

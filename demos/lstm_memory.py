@@ -7,8 +7,10 @@ One memory cell with the notes' gates (g and h linear, f the sigmoid):
 
 x2 = 1 opens the input gate (x1 is added to the memory), x2 = −1 closes the forget gate (the
 memory is reset), x3 = 1 opens the output gate (the memory is read out). On the notes' input
-table the outputs are ≈ 7 and ≈ 6 where the notes show them. Then ``nn.LSTM`` + ``nn.Linear``
-learn the rule from random sequences by BPTT.
+table the outputs are ≈ 7 and ≈ 6 where the notes show them, and on the notes' 5-step worked
+example (x1 = 3 4 2 1 3, x2 = 1 1 0 0 −1, x3 = 0 0 0 1 0) they are y = 0 0 0 7 0. Then
+``nn.LSTM`` + ``nn.Linear`` learn the rule from random sequences by BPTT, and are run on the
+5-step example too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
+from demos.common import Summary, parser, progress, save, setup, subplots
 from tinygrad_rnn import nn
 
 # the notes' table: rows x1, x2, x3 over nine steps, and the outputs y they show
@@ -25,6 +27,9 @@ X2 = [0, 1, 0, 1, 0, 0, -1, 1, 0]
 X3 = [0, 0, 0, 0, 0, 1, 0, 0, 1]
 Y_NOTES = [0, 0, 0, 0, 0, 7, 0, 0, 6]
 MEMORY_NOTES = [0, 3, 3, 7, 7, 7, 0, 6, 6]
+# the notes' 5-step worked example and its outputs
+X1_5, X2_5, X3_5 = [3, 4, 2, 1, 3], [1, 1, 0, 0, -1], [0, 0, 0, 1, 0]
+Y_5 = [0, 0, 0, 7, 0]
 
 
 def hand_wired(x1, x2, x3, device=None) -> tuple[list, list]:
@@ -69,6 +74,11 @@ def main(argv=None) -> Summary:
                   and np.allclose(ys, Y_NOTES, atol=0.01))
     summary.claim("the memory holds 0 3 3 7 7 7 0 6 6 as in the notes' table",
                   " ".join(f"{c:.2f}" for c in cs), np.allclose(cs, MEMORY_NOTES, atol=0.01))
+    ys5, cs5 = hand_wired(X1_5, X2_5, X3_5, args.device)
+    print("5-step example: x1", X1_5, "x2", X2_5, "x3", X3_5)
+    print("   memory", [round(c, 2) for c in cs5], " y", [round(y, 2) for y in ys5])
+    summary.claim("hand-wired, the notes' 5-step example gives y = 0 0 0 7 0",
+                  " ".join(f"{y:.3f}" for y in ys5), np.allclose(ys5, Y_5, atol=0.01))
 
     steps = 300 if args.quick else args.steps
     rng = np.random.default_rng(args.seed)
@@ -93,13 +103,20 @@ def main(argv=None) -> Summary:
     summary.claim("the trained LSTM reaches low error (test MSE < 10% of predicting the mean)",
                   f"test MSE {test_mse:.4f} vs baseline {baseline:.4f} "
                   f"({100 * test_mse / baseline:.1f}%)", test_mse < 0.1 * baseline)
+    x5 = np.array([[[a / 10, b, c] for a, b, c in zip(X1_5, X2_5, X3_5)]], dtype="float32")
+    with tg.no_grad():
+        y5 = 10 * readout(lstm(tg.tensor(x5, device=args.device))[0]).numpy()[0, :, 0]
+    err5 = float(np.abs(y5 - Y_5).max())
+    tol5 = 1.5 if args.quick else 1.0  # 1: the smallest step between the numbers x1 adds
+    summary.claim(f"the trained LSTM on the 5-step example: y within {tol5} of 0 0 0 7 0",
+                  " ".join(f"{y:.2f}" for y in y5) + f" (largest error {err5:.2f})", err5 < tol5)
 
-    plt = pyplot()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, (a, b) = subplots(1, 2, figsize=(10, 3.5))
     steps_axis = range(1, len(X1) + 1)
     a.step(steps_axis, cs, where="mid", label="memory c_t")
     a.plot(steps_axis, ys, "o", label="output y_t")
-    a.set(xlabel="t", title="hand-wired LSTM on the notes' table")
+    a.plot([t + 0.15 for t in range(1, 6)], ys5, "s", label="y_t, 5-step example")
+    a.set(xlabel="t", title="hand-wired LSTM on the notes' tables")
     a.legend()
     b.semilogy(losses)
     b.axhline(baseline, color="gray", ls="--", label="predict the mean")

@@ -12,7 +12,11 @@ must guess dest or dep for "Taipei" (≈ 50 %). A network with memory sees the v
 
 Words are encoded 1-of-N over the training lexicon with an extra "other" dimension for
 unseen words (``--encoding onehot``), or by word hashing: counts of the letter trigrams of
-``#word#`` (``--encoding hashing``).
+``#word#`` (``--encoding hashing``). Half of the test sentences name a city the training
+sentences never do (``UNSEEN_CITIES``), so plain 1-of-N (no "other") cannot encode them at
+all; with "other" every unseen city becomes the same vector, with hashing each its own. The
+taggers are then run on the notes' two sentences, "arrive Taipei on November 2nd" and
+"leave Taipei on November 2nd".
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
+from demos.common import Summary, parser, progress, save, setup, subplots
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.tasks import slot_filling_sentences
-from tinygrad_rnn.tasks.slots import LABELS, Lexicon, TrigramHasher
+from tinygrad_rnn.tasks.slots import LABELS, UNSEEN_CITIES, Lexicon, TrigramHasher
 
 KINDS = ("feed-forward", "RNN", "BiRNN")
+NOTES = (["arrive", "taipei", "on", "november", "2nd"], ["leave", "taipei", "on", "november", "2nd"])
+BUCKETS = 1024  # word hashing: letter trigrams folded into 1024 dimensions
 
 
 class Tagger(nn.Module):
@@ -57,7 +63,7 @@ def batch(sentences, encoder, n_in: int):
 
 def make_encoder(kind: str, train):
     if kind == "hashing":
-        hasher = TrigramHasher(train)
+        hasher = TrigramHasher(train, buckets=BUCKETS)
         return hasher.encode, len(hasher)
     lexicon = Lexicon(train)  # index 0 is the "other" dimension
 
@@ -66,14 +72,35 @@ def make_encoder(kind: str, train):
     return one_hot, len(lexicon)
 
 
-def accuracy(model, data, device):
-    """(accuracy over all words, accuracy on the city word: dest vs dep)."""
+def accuracy(model, data, device, unseen: np.ndarray):
+    """(accuracy over all words, on the seen cities: dest vs dep, on the unseen cities)."""
     x, y, lengths = data
     with tg.no_grad():
         pred = model(tg.tensor(x, device=device), lengths).numpy().argmax(-1)
     real = y != -100
     city = (y == LABELS.index("dest")) | (y == LABELS.index("dep"))
-    return (pred == y)[real].mean(), (pred == y)[city].mean()
+    right = pred == y
+    return right[real].mean(), right[city & ~unseen].mean(), right[city & unseen].mean()
+
+
+def tag(model, words, encoder, device) -> list[str]:
+    """The slot of every word of one sentence."""
+    with tg.no_grad():
+        logits = model(tg.tensor(encoder(words)[None], device=device), np.array([len(words)]))
+    return [LABELS[k] for k in logits.numpy()[0].argmax(-1)]
+
+
+def representations(train, unseen_words: list[str]) -> dict:
+    """How each encoding represents the unseen words: for plain 1-of-N the number without a
+    dimension; for "other" and hashing (distinct vectors, all-zero vectors)."""
+    plain = Lexicon(train, other=False)
+    lexicon, hasher = Lexicon(train), TrigramHasher(train, buckets=BUCKETS)
+    out = {"1-of-N": len(plain.unknown(unseen_words))}
+    one_hot = np.eye(len(lexicon))[lexicon.encode(unseen_words)]
+    hashed = hasher.encode(unseen_words)
+    for name, v in (("1-of-N + other", one_hot), ("hashing", hashed)):
+        out[name] = (len({row.tobytes() for row in v}), int((np.abs(v).sum(1) == 0).sum()))
+    return out
 
 
 def train(model, data, steps, device, batch_size=32, desc=""):
@@ -96,38 +123,80 @@ def train(model, data, steps, device, batch_size=32, desc=""):
 def main(argv=None) -> Summary:
     ap = parser("slot-filling", __doc__.splitlines()[0], steps=400)
     ap.add_argument("--encoding", choices=("onehot", "hashing"), default=None,
-                    help="word encoding (default: both; --quick: onehot)")
+                    help="word encoding (default: both)")
     args = ap.parse_args(argv)
     out = setup(args)
     s = Summary("slot-filling")
     train_set = slot_filling_sentences(400, seed=args.seed)
-    test_set = slot_filling_sentences(200, seed=args.seed + 1000)
+    test_set = (slot_filling_sentences(100, seed=args.seed + 1000)
+                + slot_filling_sentences(100, seed=args.seed + 2000, cities=UNSEEN_CITIES))
     words, labels = train_set[0]
     print("e.g. " + " ".join(f"{w}/{lab}" for w, lab in zip(words, labels)))
-    steps = 100 if args.quick else args.steps
-    encodings = [args.encoding] if args.encoding else ["onehot"] if args.quick else ["onehot", "hashing"]
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(encodings), figsize=(6 * len(encodings), 4), squeeze=False)
+
+    # the notes' "other" dimension and word hashing: what the unseen test words become
+    plain = Lexicon(train_set, other=False)
+    unseen = sorted({w for ws, _ in test_set for w in plain.unknown(ws)})
+    blocked = 0
+    for ws, _ in test_set:
+        try:
+            plain.encode(ws)
+        except KeyError:
+            blocked += 1
+    rep = representations(train_set, unseen)
+    print(f"\ntest sentences: {len(test_set)}; words never seen in training: {unseen}")
+    print(f"  1-of-N ({len(plain)} dims, no 'other'): {rep['1-of-N']} unseen words have no dimension")
+    print(f"  1-of-N + 'other': {len(unseen)} unseen words → {rep['1-of-N + other'][0]} distinct vector")
+    print(f"  word hashing: {len(unseen)} unseen words → {rep['hashing'][0]} distinct vectors, "
+          f"{rep['hashing'][1]} all-zero")
+    s.claim("1-of-N without 'other' cannot represent the unseen words (notes 003)",
+            f"{blocked} of {len(test_set)} test sentences cannot be encoded "
+            f"({len(unseen)} unseen words)", len(unseen) > 0 and blocked >= 100)
+    s.claim("word hashing gives every unseen word its own non-zero vector ('other' gives all one)",
+            f"{rep['hashing'][0]} distinct vectors for {len(unseen)} words, {rep['hashing'][1]} zero; "
+            f"'other': {rep['1-of-N + other'][0]}",
+            rep["hashing"] == (len(unseen), 0) and rep["1-of-N + other"][0] == 1)
+
+    steps = 150 if args.quick else args.steps
+    encodings = [args.encoding] if args.encoding else ["onehot", "hashing"]
+    fig, axes = subplots(1, len(encodings), figsize=(6 * len(encodings), 4), squeeze=False)
     for enc, ax in zip(encodings, axes[0]):
         encoder, n_in = make_encoder(enc, train_set)
         tr, te = batch(train_set, encoder, n_in), batch(test_set, encoder, n_in)
+        is_unseen = np.zeros(te[1].shape, bool)
+        for b, (ws, _) in enumerate(test_set):
+            is_unseen[b, :len(ws)] = [w in UNSEEN_CITIES for w in ws]
         print(f"\nencoding {enc}: {n_in} input dimensions")
-        results = {}
+        results, tags = {}, {}
         for kind in KINDS:
             model = Tagger(n_in, kind).to(args.device)
             losses = train(model, tr, steps, args.device, desc=f"{enc} {kind}")
-            results[kind] = accuracy(model, te, args.device)
+            results[kind] = accuracy(model, te, args.device, is_unseen)
+            tags[kind] = [tag(model, ws, encoder, args.device) for ws in NOTES]
             ax.plot(losses, label=kind)
             print(f"  {kind:12s} test accuracy: all words {results[kind][0]:.1%}, "
-                  f"city (dest vs dep) {results[kind][1]:.1%}")
+                  f"seen cities (dest vs dep) {results[kind][1]:.1%}, unseen cities {results[kind][2]:.1%}")
+            for ws, ts in zip(NOTES, tags[kind]):
+                print(f"  {'':12s} " + " ".join(f"{w}/{t}" for w, t in zip(ws, ts)))
         ff_city = results["feed-forward"][1]
         s.claim(f"[{enc}] the feed-forward tagger cannot tell destination from departure",
                 f"city accuracy {ff_city:.1%} (chance 50%)", ff_city < 0.7)
         rnn_city = min(results["RNN"][1], results["BiRNN"][1])
         s.claim(f"[{enc}] the RNNs can", f"city accuracy RNN {results['RNN'][1]:.1%}, "
                 f"BiRNN {results['BiRNN'][1]:.1%}", rnn_city > 0.95)
-        s.claim(f"[{enc}] accuracies printed (all words, test set)",
-                ", ".join(f"{k} {v[0]:.1%}" for k, v in results.items()), True)
+        s.claim(f"[{enc}] the BiRNN tags the unseen cities too",
+                f"BiRNN {results['BiRNN'][2]:.1%} (one-way RNN {results['RNN'][2]:.1%})",
+                results["BiRNN"][2] > 0.9)
+        if enc == "hashing" and results["RNN"][2] < 0.9:
+            print(f"  (the one-way RNN reaches only {results['RNN'][2]:.0%} on unseen cities with hashing: "
+                  "their trigrams fall in input dimensions no training word used, whose weights "
+                  "kept their random initial values, so U x adds an untrained push to h_t; "
+                  "the BiRNN also reads 'on' after the city and recovers)")
+        city_tags = {k: [ts[1] for ts in v] for k, v in tags.items()}  # "taipei" is word 2
+        s.claim(f"[{enc}] the notes' sentences: the RNN tags Taipei dest after 'arrive', dep "
+                "after 'leave'; the feed-forward tagger gives both the same tag",
+                f"RNN {city_tags['RNN']}, feed-forward {city_tags['feed-forward']}",
+                city_tags["RNN"] == ["dest", "dep"]
+                and city_tags["feed-forward"][0] == city_tags["feed-forward"][1])
         ax.set(title=f"slot filling, {enc} input: training loss", xlabel="step", ylabel="cross-entropy",
                yscale="log")
         ax.legend()

@@ -2,7 +2,9 @@
 
 1. the notes' linear RNN (outputs 4, 12, 32);
 2. weight tying: a shared weight's gradient is the sum of its per-step gradients, and the
-   notes' RNN unrolled over 4 steps drawn with its gradients into ``graphs/``;
+   notes' RNN unrolled over 4 steps drawn with its gradients into ``--out`` (the same
+   picture as the gallery's ``graphs/rnn_unrolled_gradients.svg``, which only
+   ``make graphs`` / ``tinygrad-rnn render --gallery graphs/`` write);
 3. a small character-level LSTM language model trained with truncated BPTT, then sampled.
 """
 
@@ -74,8 +76,7 @@ def generate_text(model: CharLSTM, chars: list, prompt: str, length: int, temper
 
 def main(argv=None) -> Summary:
     ap = parser("tour", __doc__.splitlines()[0], steps=300)
-    ap.add_argument("--graphs", default=None,
-                    help="folder for the unrolled graph (default: graphs/, or --out with --quick)")
+    ap.add_argument("--graphs", default=None, help="folder for the unrolled graph (default: --out)")
     args = ap.parse_args(argv)
     setup(args)
     s = Summary("tour")
@@ -97,8 +98,7 @@ def main(argv=None) -> Summary:
     print(f"   {check}")
     s.claim("in the drawn 4-step RNN, W.grad = Σ_t of its per-step messages",
             f"max difference {check.max_abs_error:.1e}", check.holds())
-    folder = args.graphs or (args.out if args.quick else "graphs")
-    os.makedirs(folder, exist_ok=True)
+    folder = args.graphs or args.out  # render() makes the folder
     g = tg.graph(total, messages=messages)
     stem = os.path.join(folder, "rnn_unrolled_gradients")  # the gallery's picture, same bytes
     try:

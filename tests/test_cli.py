@@ -24,7 +24,7 @@ def _one_line(capsys) -> str:
 
 def _no_training(monkeypatch, name):
     """Make the demo's main fail the test if it is reached (the checks come first)."""
-    module = importlib.import_module(DEMOS[name][0])
+    module = importlib.import_module(DEMOS[name].module)
 
     def reached(argv):
         raise AssertionError(f"demo {name} started although a check should have stopped it")
@@ -46,7 +46,7 @@ def test_steps_below_one_is_an_argparse_error(capsys, monkeypatch, steps):
 
 
 def test_steps_below_one_is_refused_by_the_demo_itself_too(capsys):
-    module = importlib.import_module(DEMOS["linear-rnn"][0])
+    module = importlib.import_module(DEMOS["linear-rnn"].module)
     with pytest.raises(SystemExit) as exit_:
         module.main(["--steps", "0"])
     assert exit_.value.code == 2
@@ -86,7 +86,8 @@ def test_a_demo_without_plots_does_not_need_matplotlib(monkeypatch, tmp_path, ca
 
 def test_every_plotting_demo_is_known_to_need_matplotlib():
     from tinygrad_rnn.cli import needs
-    for name, (module_name, _) in DEMOS.items():
+    for name, demo in DEMOS.items():
+        module_name = demo.module
         module = importlib.import_module(module_name)
         source = Path(module.__file__).read_text(encoding="utf-8")
         if "plt." in source or "matplotlib" in source:

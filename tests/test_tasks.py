@@ -4,6 +4,7 @@ import datetime
 import re
 
 import numpy as np
+import pytest
 
 from tinygrad_rnn.tasks import (
     adding,
@@ -57,6 +58,20 @@ def test_slot_filling_city_label_depends_only_on_the_verb():
     assert labels_of_taipei == {"dest", "dep"}  # the same word, two labels
 
 
+def test_unseen_cities_are_unseen_words():
+    train = slot_filling_sentences(100, seed=1)
+    test = slot_filling_sentences(20, seed=2, cities=slots.UNSEEN_CITIES)
+    lexicon = slots.Lexicon(train)
+    plain = slots.Lexicon(train, other=False)
+    assert len(plain) == len(lexicon) - 1 and plain.encode(["taipei"]) == [lexicon.index["taipei"] - 1]
+    for words, labels in test:
+        city = [w for w, tag in zip(words, labels) if tag in ("dest", "dep")]
+        assert city[0] in lexicon.unknown(words) and city[0] in slots.UNSEEN_CITIES
+        assert lexicon.encode(city) == [0]  # every unseen word is the one "other" dimension
+        with pytest.raises(KeyError, match="cannot encode"):
+            plain.encode(words)
+
+
 def test_one_hot_has_an_other_dimension_and_hashing_uses_trigrams():
     data = slot_filling_sentences(50, seed=4)
     lexicon = slots.Lexicon(data)
@@ -107,3 +122,14 @@ def test_text_corpus_is_deterministic_and_large_enough():
     assert a == b and len(a) > 50_000
     assert a.startswith("The Zen of Python")
     assert text_corpus(max_chars=1000, lowercase=True) == a[:1000].lower()
+
+
+def test_hashing_into_buckets_gives_every_word_a_vector():
+    data = slot_filling_sentences(50, seed=4)
+    seen_only, hashed = slots.TrigramHasher(data), slots.TrigramHasher(data, buckets=64)
+    assert len(hashed) == 64
+    assert seen_only.encode(["osaka"]).sum() == 0  # none of its trigrams was seen
+    vec = hashed.encode(["osaka", "taipei"])
+    assert vec.shape == (2, 64) and vec.sum(1).tolist() == [5, 6]  # all trigrams counted
+    import zlib
+    assert vec[0, zlib.crc32(b"#os") % 64] >= 1

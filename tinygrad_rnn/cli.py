@@ -17,6 +17,7 @@ import tempfile
 # the optional packages (the `demo` extra) behind demos.common's helpers: a demo that imports
 # the helper needs the package
 _OPTIONAL = {"pyplot": ("matplotlib", "for its plots"), "save": ("matplotlib", "for its plots"),
+             "subplots": ("matplotlib", "for its plots"),
              "progress": ("tqdm", "for its progress bars")}
 
 
@@ -32,11 +33,22 @@ def _demos() -> dict:
     return DEMOS
 
 
+def _seconds(s: float | None) -> str:
+    if s is None:
+        return "?"
+    if s < 1:
+        return "<1 s"
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.0f} min"
+
+
 def _list_demos() -> None:
+    """One line per demo: name, typical wall time on 2 CPU cores (full | --quick), what it shows."""
     demos = _demos()
     width = max((len(n) for n in demos), default=0)
-    for name, (_, line) in demos.items():
-        print(f"  {name:<{width}}  {line}")
+    print(f"  {'':<{width}}  {'full':>6} | {'quick':<5}  (typical time on 2 CPU cores)")
+    for name, demo in demos.items():
+        full, quick = getattr(demo, "full_s", None), getattr(demo, "quick_s", None)
+        print(f"  {name:<{width}}  {_seconds(full):>6} | {_seconds(quick):<5}  {demo[1]}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +98,7 @@ def _main(argv: list[str]) -> int:
             maybe = f" (did you mean {close[0]!r}?)" if close else ""
             raise UserError(f"unknown demo {args.name!r}{maybe}; run 'tinygrad-rnn demo --list' to "
                             f"see the demos")
-        module = importlib.import_module(demos[args.name][0])
+        module = importlib.import_module(demos[args.name].module)
         if not {"-h", "--help"} & set(rest):
             _check_demo(args.name, module, rest)
         summary = _run(module.main, rest)

@@ -13,7 +13,9 @@ Equations (PyTorch's gate order and parameter layout):
            c_t = f ⊙ c_{t−1} + i ⊙ g,    h_t = o ⊙ tanh(c_t)
            peephole: i and f also see w_ci ⊙ c_{t−1}, w_cf ⊙ c_{t−1}; o sees w_co ⊙ c_t
     GRU    r, z = σ of the r, z blocks of W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
-           n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn))
+           n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn))   (reset_after=True, PyTorch's)
+           n = tanh(W_in x_t + b_in + W_hn (r ⊙ h_{t−1}) + b_hn)   (reset_after=False, the
+                notes' 001 eq. 7  h̃_t = tanh(W x_t + U (r_t ⊙ h_{t−1})): r acts before W_hn)
            h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
     Jordan h_t = tanh(W_ih x_t + W_yh y_{t−1} + b_h),  o_t = W_ho h_t + b_o   (output-to-hidden)
 """
@@ -65,8 +67,11 @@ def lstm_step(xw: Tensor, h_prev: Tensor, c_prev: Tensor, W_hh_T: Tensor,
 
 
 def gru_step(xw: Tensor, h_prev: Tensor, W_hh_T: Tensor, b_hh: Tensor | None,
-             use_fused: bool = False) -> Tensor:
-    """One GRU step from xw_t = x_t W_ihᵀ + b_ih (b_hh stays inside r ⊙ (·) for n)."""
+             use_fused: bool = False, reset_after: bool = True) -> Tensor:
+    """One GRU step from xw_t = x_t W_ihᵀ + b_ih (b_hh stays inside r ⊙ (·) for n unless
+    ``reset_after=False``: then n = tanh(W_in x + b_in + W_hn (r ⊙ h_{t−1}) + b_hn))."""
+    if not reset_after:
+        return _gru_step_reset_before(xw, h_prev, W_hh_T, b_hh)
     gh = h_prev @ W_hh_T
     if b_hh is not None:
         gh = gh + b_hh
@@ -77,6 +82,30 @@ def gru_step(xw: Tensor, h_prev: Tensor, W_hh_T: Tensor, b_hh: Tensor | None,
     z = _named((xw[..., H:2 * H] + gh[..., H:2 * H]).sigmoid(), "update_gate")
     n = _named((xw[..., 2 * H:] + r * gh[..., 2 * H:]).tanh(), "candidate")
     return _named(n + z * (h_prev - n), "h_t")  # = (1 − z) ⊙ n + z ⊙ h_{t−1}
+
+
+def _gru_step_reset_before(xw: Tensor, h_prev: Tensor, W_hh_T: Tensor, b_hh: Tensor | None) -> Tensor:
+    """The notes' GRU (001 eq. 7): the reset gate scales h_{t−1} before W_hn multiplies it,
+    so the candidate needs r first and W_hn h cannot share one matmul with the gates."""
+    H = h_prev.shape[-1]
+    gh = h_prev @ W_hh_T[:, :2 * H]
+    if b_hh is not None:
+        gh = gh + b_hh[:2 * H]
+    r = _named((xw[..., :H] + gh[..., :H]).sigmoid(), "reset_gate")
+    z = _named((xw[..., H:2 * H] + gh[..., H:]).sigmoid(), "update_gate")
+    pre = xw[..., 2 * H:] + (r * h_prev) @ W_hh_T[:, 2 * H:]
+    if b_hh is not None:
+        pre = pre + b_hh[2 * H:]
+    n = _named(pre.tanh(), "candidate")
+    return _named(n + z * (h_prev - n), "h_t")  # = (1 − z) ⊙ n + z ⊙ h_{t−1}
+
+
+def check_gru_form(module: Module, fused: bool, reset_after: bool) -> None:
+    """fused=True is the fused kernel of PyTorch's form only."""
+    if fused and not reset_after:
+        raise ValueError(f"{type(module).__name__}: fused=True computes PyTorch's GRU "
+                         "(reset_after=True) only; use fused=False for the notes' form "
+                         "reset_after=False")
 
 
 def check_input(module: Module, x: Tensor, expected: str, input_size: int, ndims: tuple) -> None:
@@ -193,19 +222,31 @@ class LSTMCell(_CellBase):
 
 
 class GRUCell(_CellBase):
-    """h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}, n = tanh(W_in x + b_in + r ⊙ (W_hn h_{t−1} + b_hn))."""
+    """h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}, with r, z = σ(W_i{r,z} x + b_i{r,z} + W_h{r,z} h_{t−1} + b_h{r,z}) and
+
+        reset_after=True  (default, PyTorch's):  n = tanh(W_in x + b_in + r ⊙ (W_hn h_{t−1} + b_hn))
+        reset_after=False (the notes' 001 eq. 7): n = tanh(W_in x + b_in + W_hn (r ⊙ h_{t−1}) + b_hn)
+
+    (Keras names the flag the same way). Both have the same parameters and state_dict.
+    """
 
     gates = 3
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, fused: bool = False):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, fused: bool = False,
+                 reset_after: bool = True):
+        check_gru_form(self, fused, reset_after)
         super().__init__(input_size, hidden_size, bias)
-        self.fused = fused
+        self.fused, self.reset_after = fused, reset_after
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
         """One step: h_t from x_t and h_{t−1} (zeros when hx is None)."""
         x, (h,), unbatched = self._prepare(x, [("hx", hx)])
-        h = gru_step(self._xw(x, fold_b_hh=False), h, self.weight_hh.T, self.bias_hh, self.fused)
+        h = gru_step(self._xw(x, fold_b_hh=False), h, self.weight_hh.T, self.bias_hh, self.fused,
+                     self.reset_after)
         return h.reshape(-1) if unbatched else h
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
 
 
 class JordanRNNCell(Module):

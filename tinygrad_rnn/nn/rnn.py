@@ -29,7 +29,15 @@ from tinygrad_rnn import backend
 from tinygrad_rnn.autograd import scope
 from tinygrad_rnn.creation import zeros
 from tinygrad_rnn.functions import cat, stack, where
-from tinygrad_rnn.nn.cells import ACTIVATIONS, check_input, check_state, gru_step, lstm_step, rnn_step
+from tinygrad_rnn.nn.cells import (
+    ACTIVATIONS,
+    check_gru_form,
+    check_input,
+    check_state,
+    gru_step,
+    lstm_step,
+    rnn_step,
+)
 from tinygrad_rnn.nn.layers import dropout, new_parameter
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.ops import ShapeError
@@ -170,7 +178,7 @@ class RNNBase(Module):
         if self.mode == "LSTM":
             return list(lstm_step(xw_t, state[0], state[1], W_hh_T, peep, self.fused))
         if self.mode == "GRU":
-            return [gru_step(xw_t, state[0], W_hh_T, b_hh, self.fused)]
+            return [gru_step(xw_t, state[0], W_hh_T, b_hh, self.fused, self.reset_after)]
         return [rnn_step(xw_t, state[0], W_hh_T, self.nonlinearity)]
 
     # ---- checks -------------------------------------------------------------------------
@@ -226,9 +234,23 @@ class LSTM(RNNBase):
 
 
 class GRU(RNNBase):
-    """GRU: h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}, n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))."""
+    """GRU: h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}, r and z sigmoid gates of x_t and h_{t−1}, and
+
+        reset_after=True  (default, PyTorch's):  n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+        reset_after=False (the notes' 001 eq. 7): n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
+
+    (the name is Keras's). Both forms have the same parameters; only the first is PyTorch's.
+    """
 
     mode = "GRU"
+
+    def __init__(self, *args, reset_after: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        check_gru_form(self, self.fused, reset_after)
+        self.reset_after = reset_after
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
 
 
 def IRNN(input_size: int, hidden_size: int, num_layers: int = 1, input_std: float = 1e-3,

@@ -20,7 +20,6 @@ MODULES = ("textwrap", "string", "collections", "functools", "itertools", "json"
            "enum", "inspect", "pickle", "threading", "subprocess", "zipfile")
 
 
-
 def _zen() -> str:
     """The Zen of Python (the `this` module keeps it rot13-encoded and prints it on import)."""
     with contextlib.redirect_stdout(io.StringIO()):
@@ -28,8 +27,16 @@ def _zen() -> str:
     return codecs.decode(this.s, "rot13")
 
 
-def text_corpus(max_chars: int | None = None, lowercase: bool = False) -> str:
-    """The corpus as one string (optionally cut to ``max_chars`` and lower-cased)."""
+def text_corpus(max_chars: int | None = None, lowercase: bool = False, plain: bool = False) -> str:
+    """The corpus as one string (optionally cut to ``max_chars`` and lower-cased).
+
+    ``plain=True`` keeps the words and drops the layout: every run of spaces becomes one space,
+    indentation and blank lines go, so each line of text is one line. (The docstrings indent
+    their examples and separate paragraphs by blank lines; a character LM learns that a space
+    or a line break is most often followed by another, and sampling at a low temperature —
+    which sharpens the most probable continuation — then produces runs of spaces and empty
+    lines instead of words.)
+    """
     parts = [_zen()]
     for name in MODULES:
         module = importlib.import_module(name)
@@ -40,6 +47,9 @@ def text_corpus(max_chars: int | None = None, lowercase: bool = False) -> str:
         parts.extend(d for d in docs if len(d) > 40)
     text = "\n\n".join(parts)
     text = "".join(c for c in text if c.isprintable() or c == "\n")
+    if plain:
+        lines = (" ".join(line.split()) for line in text.split("\n"))
+        text = "\n".join(line for line in lines if line)
     if lowercase:
         text = text.lower()
     return text[:max_chars] if max_chars else text
