@@ -53,7 +53,7 @@ def test_rolled_view_folds_the_recurrence_into_one_cell():
     dot = captured(5)[0].to_dot(view="rolled")
     assert 'label="cell at time t"' in dot and not step_clusters(dot)
     assert dot.count('label="t−1 → t"') == 1  # h_{t-1} → W_hh @ h
-    assert dot.count("tanh") == 1
+    assert len(re.findall(r'label="[^"]*tanh', dot)) == 1
 
 
 def test_gradient_mode_colours_by_log_norm_with_a_legend():
@@ -107,7 +107,13 @@ def test_without_dot_the_dot_file_is_written_and_the_error_says_how_to_install(t
         g.render(tmp_path / "rnn", format="svg")
     assert (tmp_path / "rnn.dot").read_text().startswith("digraph")
     assert g.render(tmp_path / "only", format="dot") == tmp_path / "only.dot"
-    assert g._repr_svg_() is None and set(g._repr_mimebundle_()) == {"text/plain"}
+    assert g._repr_svg_() is None
+    bundle = g._repr_mimebundle_()  # Jupyter shows how to install it, not just the repr
+    assert "apt-get install graphviz" in bundle["text/plain"]
+    assert "apt-get install graphviz" in bundle["text/html"] and "&lt;Graph" in bundle["text/html"]
+    source = g.source(view="rolled")
+    assert source.source == g.to_dot(view="rolled")
+    assert "apt-get install graphviz" in source._repr_mimebundle_()["text/html"]
 
 
 def test_unknown_view_or_format_is_refused():
@@ -188,3 +194,66 @@ def test_auto_view_is_collapsed_when_the_unrolled_one_would_be_slow_to_lay_out()
     assert g.to_dot() == g.to_dot(view="collapsed")
     small = _lstm_graph(4)
     assert small.to_dot() == small.to_dot(view="unrolled")
+
+
+# ---- labels that say what a thing is ------------------------------------------------------
+
+
+def _lstm_with_grads(T=3):
+    tg.manual_seed(0)
+    lstm = tg.nn.LSTM(3, 4)
+    out, _ = lstm(tg.randn(T, 2, 3))
+    loss = out.sum()
+    with tg.record_messages() as messages:
+        loss.backward()
+    return tg.graph(loss, messages=messages)
+
+
+def test_rolled_view_names_the_initial_states_not_x_t():
+    dot = _lstm_with_grads().to_dot(view="rolled")
+    inputs = re.findall(r'label="([^"\\]*)\\n[^"]*", shape=box, style="filled", fillcolor="#eeeeee"', dot)
+    assert "h_0" in inputs and "c_0" in inputs and "x_t" not in inputs
+    notes = captured(3)[0].to_dot(view="rolled")  # an input read at every step stays x_t
+    assert 'label="x_t\\n2"' in notes and 'label="h_0\\n3"' in notes
+
+
+def test_fan_out_counts_uses_through_the_input_projection():
+    assert _lstm_with_grads(5).fan_out() == {"weight_ih_l0": 5, "weight_hh_l0": 5,
+                                             "bias_ih_l0": 5, "bias_hh_l0": 5}
+
+
+def test_different_parameters_never_show_as_a_bare_weight():
+    from tinygrad_rnn.gallery import recursive_net
+    dot = recursive_net()[0].to_dot(view="collapsed")
+    labels = re.findall(r'label="([^"\\]*)\\n[^"]*", shape=box, (?:fontcolor=white, )?style="rounded', dot)
+    assert "weight" not in labels and "bias" not in labels
+    assert len(set(labels)) == len(labels) >= 4
+
+
+@needs_dot
+def test_svg_hover_text_names_the_node_never_its_id(tmp_path):
+    g = _lstm_with_grads()
+    svg = g.render(tmp_path / "lstm", view="unrolled").read_text()
+    titles = re.findall(r"<title>([^<]*)</title>", svg)
+    assert not [t for t in titles if re.fullmatch(r"n\d+|r\d+|c_\S+|cluster_\d+|n\d+&#45;&gt;\S+", t)]
+    h3 = g.named("h_t")[2]
+    assert f"h_t at t=3 in lstm/l0/fwd: mul, 2×4, ‖∂L/∂h_t‖ = {views_sci(h3.grad.norm)}" in titles
+    assert any(t.startswith("W_hh → matmul, ‖message‖ = ") for t in titles)
+    assert "<title>" in g._repr_svg_() and "<title>n1</title>" not in g._repr_svg_()
+
+
+def views_sci(v):
+    from tinygrad_rnn.views import sci
+    return sci(v)
+
+
+def test_scientific_hover_numbers():
+    from tinygrad_rnn.views import sci
+    assert sci(2.1e-4) == "2.1e-4" and sci(3.0) == "3.0e0" and sci(12345.0) == "1.2e4"
+
+
+def test_the_darkest_legend_cells_have_light_text():
+    scale = render.ColourScale(-8, 0)
+    legend = scale.legend()
+    assert '<td bgcolor="#800026"><font color="white">1e0</font></td>' in legend
+    assert '<td bgcolor="#ffffcc">1e-8</td>' in legend

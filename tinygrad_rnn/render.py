@@ -10,7 +10,9 @@ floats are rounded, and nothing depends on memory addresses or dict hashing of o
 
 from __future__ import annotations
 
+import html
 import math
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -77,10 +79,18 @@ class ColourScale:
             return None
         return PALETTE[round(self.position(norm) * (len(PALETTE) - 1))]
 
+    def light_text(self, norm: float) -> bool:
+        """White text reads better than black on the darker half of the palette."""
+        return self.position(norm) > 0.6
+
+    def _legend_text(self, decade: int) -> str:
+        text = f"1e{decade}"
+        return f'<font color="white">{text}</font>' if self.light_text(10.0 ** decade) else text
+
     def legend(self) -> str:
         decades = list(range(int(self.lo), int(self.hi) + 1))
         step = max(1, math.ceil(len(decades) / 9))
-        cells = "".join(f'<td bgcolor="{self.colour(10.0 ** d)}">1e{d}</td>'
+        cells = "".join(f'<td bgcolor="{self.colour(10.0 ** d)}">{self._legend_text(d)}</td>'
                         for d in decades[::step])
         return (f'  legend [shape=plaintext, label=<<table border="0" cellborder="1" '
                 f'cellspacing="0" cellpadding="4"><tr><td colspan="{len(decades[::step])}">'
@@ -140,14 +150,14 @@ def to_dot(graph: Graph, view: str = "auto", first_last: int | None = None,
 
 def _dot_text(graph: Graph, view: str = "auto", first_last: int | None = None,
               gradients: bool | None = None, grad_range: tuple[float, float] | None = None,
-              title: str | None = None) -> tuple[str, int, str]:
-    """(DOT text, its layout work, the view drawn)."""
+              title: str | None = None) -> tuple[str, int, str, views.Drawing]:
+    """(DOT text, its layout work, the view drawn, the drawing)."""
     drawing, gradients, view = _drawing(graph, view, first_last, gradients)
     scale = None
     if gradients:
         scale = ColourScale.fit([b.grad for b in drawing.boxes] + [a.grad for a in drawing.arrows],
                                 grad_range)
-    return _write(drawing, scale, title), layout_work(drawing), view
+    return _write(drawing, scale, title), layout_work(drawing), view, drawing
 
 
 def _box_line(box: views.Box, scale: ColourScale | None, indent: str) -> str:
@@ -156,18 +166,26 @@ def _box_line(box: views.Box, scale: ColourScale | None, indent: str) -> str:
     if scale is not None and box.kind != "skip":
         colour = scale.colour(box.grad)
         fill = colour or "#e0e0e0"
-        if colour and scale.position(box.grad) > 0.6:
+        if colour and scale.light_text(box.grad):
             attrs.append("fontcolor=white")
     if box.kind == "parameter":
         attrs.append('style="rounded,filled,bold"')
     elif box.kind != "skip":
         attrs.append('style="filled"')
     attrs.append(f'fillcolor="{fill}"')
+    if box.tooltip:
+        attrs.append(f'tooltip="{_escape(box.tooltip)}"')
     return f"{indent}{box.key} [{', '.join(attrs)}];"
 
 
-def _arrow_line(a: views.Arrow, scale: ColourScale | None, clusters: dict) -> str:
-    attrs = []
+def arrow_tooltip(a: views.Arrow, names: dict) -> str:
+    """Hover text of an arrow: what it joins, and the message's norm when recorded."""
+    text = f"{names.get(a.src, a.src)} → {names.get(a.dst, a.dst)}"
+    return text + (f", ‖message‖ = {a.grad:.2g}" if a.grad is not None else "")
+
+
+def _arrow_line(a: views.Arrow, scale: ColourScale | None, clusters: dict, names: dict) -> str:
+    attrs = [f'tooltip="{_escape(arrow_tooltip(a, names))}"']
     if a.kind == "param":
         attrs += ['color="#4a78a8"', "arrowsize=0.6"]
     elif a.kind == "recurrent":
@@ -192,6 +210,15 @@ def _cluster_label(part: str) -> str:
     return "cell at time t" if part == "t" else part
 
 
+def _cluster_ids(drawing: views.Drawing) -> dict:
+    """Cluster path → its number in the DOT text (in the order the boxes first enter it)."""
+    first_seen: dict = {}
+    for box in drawing.boxes:
+        for depth in range(1, len(box.cluster) + 1):
+            first_seen.setdefault(box.cluster[:depth], len(first_seen))
+    return first_seen
+
+
 def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None) -> str:
     """Emit clusters by walking the boxes sorted by cluster path (a loop, not a recursion)."""
     label = f', label="{_escape(title)}"' if title else ""
@@ -200,10 +227,7 @@ def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None)
              f'ranksep=0.35, newrank=true, compound=true, labelloc=t{label}];',
              '  node [fontname="Helvetica", fontsize=10, margin="0.06,0.03", height=0.3];',
              '  edge [fontname="Helvetica", fontsize=8, arrowsize=0.7, color="#555555"];']
-    first_seen: dict = {}
-    for box in drawing.boxes:
-        for depth in range(1, len(box.cluster) + 1):
-            first_seen.setdefault(box.cluster[:depth], len(first_seen))
+    first_seen = _cluster_ids(drawing)
     order = sorted(drawing.boxes, key=lambda b: [first_seen[b.cluster[:d]]
                                                  for d in range(1, len(b.cluster) + 1)])
     open_path: tuple = ()
@@ -244,7 +268,8 @@ def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None)
                   for box in step]
     if axis:
         lines.append("  { rank=min; " + " ".join(axis) + "; }")
-    lines += [_arrow_line(a, scale, first_seen) for a in drawing.arrows]
+    names = {b.key: b.label.split("\n")[0] for b in drawing.boxes}
+    lines += [_arrow_line(a, scale, first_seen, names) for a in drawing.arrows]
     if scale is not None:
         lines.append(scale.legend())
     lines.append("}")
@@ -258,11 +283,42 @@ def dot_program() -> str | None:
     return shutil.which("dot")
 
 
+MISSING_DOT = ("graphviz's `dot` program is not installed, so the graph could not be drawn. "
+               "Install graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install "
+               "graphviz; conda: conda install graphviz), then show it again.")
+
+
 def _missing(what: str) -> GraphvizNotFound:
     return GraphvizNotFound(
         f"{what}, but graphviz's `dot` program is not installed, so it could not be drawn. "
         f"Install graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install "
         f"graphviz; conda: conda install graphviz), then render it again.")
+
+
+def missing_dot_bundle(plain: str) -> dict:
+    """What a notebook shows in place of a picture when ``dot`` is missing: how to install it."""
+    return {"text/plain": f"{plain}\n{MISSING_DOT}",
+            "text/html": f"<pre>{html.escape(plain)}</pre><p style=\"color:#a00\"><b>Not drawn:"
+                         f"</b> {html.escape(MISSING_DOT)}</p>"}
+
+
+_TITLE = re.compile(r"<title>([^<]*)</title>")
+
+
+def titled_svg(svg: str, drawing: views.Drawing) -> str:
+    """dot writes each node's id (``<title>n12</title>``) as its hover text: put the node's
+    description there instead, and ``W → matmul, ‖message‖ = …`` on arrows."""
+    tips = {b.key: b.tooltip or b.label.replace("\n", " ") for b in drawing.boxes}
+    names = {b.key: b.label.split("\n")[0] for b in drawing.boxes}
+    for a in drawing.arrows:
+        tips.setdefault(f"{a.src}->{a.dst}", arrow_tooltip(a, names))
+    for path, k in _cluster_ids(drawing).items():
+        tips[f"cluster_{k}"] = "/".join(path)
+
+    def title(m: re.Match) -> str:
+        key = html.unescape(m.group(1))
+        return f"<title>{html.escape(tips[key], quote=False)}</title>" if key in tips else m.group(0)
+    return _TITLE.sub(title, svg)
 
 
 _HINT = ("Draw fewer boxes: view='collapsed' (one box per step), or the first and last k "
@@ -312,7 +368,7 @@ def render(graph: Graph, path: str | Path, format: str = "svg", view: str = "aut
     base = path.with_suffix("") if path.suffix.lstrip(".") in FORMATS else path
     dot_path = base.parent / (base.name + ".dot")
     dot_path.parent.mkdir(parents=True, exist_ok=True)
-    text, work, drawn = _dot_text(graph, view=view, **options)
+    text, work, drawn, drawing = _dot_text(graph, view=view, **options)
     dot_path.write_text(text, encoding="utf-8")
     if format == "dot":
         return dot_path
@@ -320,6 +376,8 @@ def render(graph: Graph, path: str | Path, format: str = "svg", view: str = "aut
     out = base.parent / (base.name + "." + format)
     _run_dot([f"-T{format}", str(dot_path), "-o", str(out)], f"{dot_path} was written",
              timeout=timeout)
+    if format == "svg":
+        out.write_text(titled_svg(out.read_text(encoding="utf-8"), drawing), encoding="utf-8")
     if open:
         import graphviz  # its viewer knows each platform's "open this file"
         graphviz.view(str(out))
@@ -330,6 +388,21 @@ def svg_or_none(graph: Graph, timeout: float | None = DOT_TIMEOUT_S, **options) 
     """SVG text of the default view (for notebooks), or None when ``dot`` is missing."""
     if dot_program() is None:
         return None
-    text, work, drawn = _dot_text(graph, **options)
+    text, work, drawn, drawing = _dot_text(graph, **options)
     _check_size(work, drawn, "nothing was written")
-    return _run_dot(["-Tsvg"], "the graph", text.encode(), timeout=timeout).decode()
+    return titled_svg(_run_dot(["-Tsvg"], "the graph", text.encode(), timeout=timeout).decode(),
+                      drawing)
+
+
+def source(graph: Graph, view: str = "auto", **options):
+    """A ``graphviz.Source`` of one view (notebooks show it inline); without ``dot`` it shows
+    how to install graphviz instead of failing or printing bare DOT text."""
+    import graphviz
+
+    class Source(graphviz.Source):
+        def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+            if dot_program() is None:
+                return missing_dot_bundle(f"<graphviz.Source of the {view} view>")
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+
+    return Source(to_dot(graph, view=view, **options))
