@@ -241,6 +241,11 @@ class Graph:
         self.nodes = nodes
         self.edges = edges
         self._nx: nx.DiGraph | None = None
+        # with a recorder: every message (consumer id, input index, producer id, ‖message‖) in
+        # the order backward sent it, and per parameter its messages mapped back to its layout
+        # (through W_hh.T), as (position in the log, array): what the explorer plays back
+        self.backward_log: list[tuple[int, int, int, float]] = []
+        self.param_messages: dict[int, list] = {}
 
     # ---- gradients ---------------------------------------------------------------------
     def _read_messages(self, recorder: MessageRecorder, ids: dict, roots: list) -> None:
@@ -251,6 +256,8 @@ class Graph:
                 continue
             a = _host64(g)
             p = ids[producer]
+            self.backward_log.append((ids[consumer], i, p, norm(a)))
+            self._to_parameter(len(self.backward_log) - 1, ids[consumer], producer, a, ids)
             totals[p] = a if p not in totals else totals[p] + a
             key = (ids[consumer], i)
             edge_grads[key] = a if key not in edge_grads else edge_grads[key] + a
@@ -265,6 +272,19 @@ class Graph:
             a = edge_grads.get((e.dst, e.index))
             if a is not None:
                 e.grad_norm = norm(a)
+
+    def _to_parameter(self, position: int, consumer: int, producer: Node, a, ids: dict) -> None:
+        """Note a message that reaches a parameter, directly or through views of it (a
+        view's own message to the parameter is their sum, so it is not noted again)."""
+        node = self.nodes[ids[producer]]
+        if node.kind != "parameter" and node.alias_of is None or \
+                self.nodes[consumer].alias_of is not None:
+            return
+        while node.alias_of is not None:  # undo W_hh.T (and reshapes) back to W_hh's layout
+            a = _VIEW_BACK[producer.op.name](a, producer.attrs)
+            producer = producer.inputs[0]
+            node = self.nodes[ids[producer]]
+        self.param_messages.setdefault(node.id, []).append((position, a))
 
     @property
     def has_gradients(self) -> bool:
