@@ -366,7 +366,8 @@
   for (const c of (hash.get("open") || "").split(",").filter(Boolean)) toggle(c);
   if (hash.has("k")) setK(+hash.get("k"));
   window.__ready = performance.now();
-  if (hash.has("selftest")) selfTest();
+  // after load, so that anything the page tried to fetch has been reported (blocked) by then
+  if (hash.has("selftest")) addEventListener("load", () => setTimeout(selfTest, 100));
 
   // ---- a self-test the browser test reads back from the page ----------------------------------
   function selfTest() {
