@@ -142,6 +142,10 @@ def test_committed_gallery_matches_the_code():
     for name, g, options in entries():
         committed = (folder / f"{name}.dot").read_text(encoding="utf-8")
         assert g.to_dot(**options) == committed, f"graphs/{name}.dot is stale: run make graphs"
+    from tinygrad_rnn.gallery import explorer
+    page = (folder / "explorer.html").read_text(encoding="utf-8")
+    assert explorer().html() == page, "graphs/explorer.html is stale: run make graphs"
+    assert (folder / "explorer.png").exists()  # its screenshot (a picture: looked at, not compared)
 
 
 # ---- rendering never blocks for minutes ----------------------------------------------------

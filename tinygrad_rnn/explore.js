@@ -175,9 +175,9 @@
       ? {cx: x + NW / 2, cy: y + NH / 2, rx: NW / 2, ry: NH / 2}
       : {x, y, width: NW, height: NH, rx: kind === "param" ? 8 : 2}, g);
     const t = el("text", {x: x + NW / 2, y: y + 16, "text-anchor": "middle"}, g);
-    t.textContent = n.name === n.op || n.kind !== "op" ? n.name : n.name + " · " + n.op;
+    t.textContent = n.name;  // the name (or op) on top, the op of a named node under it
     const s = el("text", {x: x + NW / 2, y: y + 31, "text-anchor": "middle", class: "small"}, g);
-    s.textContent = n.shape;
+    s.textContent = (n.kind === "op" && n.name !== n.op ? n.op + " " : "") + n.shape;
     g.onmouseover = ev => showTip(ev, nodeTip(n));
     g.onmouseout = hideTip;
     return g;
@@ -241,7 +241,9 @@
     if (k > 0 && k <= L) {
       const [c, p, v] = D.log[k - 1], a = where.get(c), b = where.get(p);
       if (a && b && (a.x !== b.x || a.y !== b.y)) {
-        const hot = el("path", {d: `M${a.x},${a.y}L${b.x},${b.y}`, class: "hotedge", "marker-end": "url(#hot)"}, state.hot);
+        const lift = Math.min(60, Math.abs(b.x - a.x) / 4);  // a long message arcs over the cells
+        const hot = el("path", {d: `M${a.x},${a.y}Q${(a.x + b.x) / 2},${Math.min(a.y, b.y) - lift} ${b.x},${b.y}`,
+                                class: "hotedge", "marker-end": "url(#hot)"}, state.hot);
         if (timer) hot.scrollIntoView({block: "nearest", inline: "center"});  // follow the play
       }
       const cn = byId.get(c), pn = byId.get(p);

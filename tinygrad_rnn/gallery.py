@@ -233,8 +233,33 @@ def entries() -> list[tuple[str, Graph, dict]]:
     ]
 
 
+def explorer():
+    """The gallery's explorer page: an 8-step nn.LSTM (``tinygrad-rnn explore --steps 8``)."""
+    from tinygrad_rnn.explore import model_explorer
+    return model_explorer("lstm", input_size=3, hidden_size=4, steps=8)
+
+
+# the screenshot: collapsed, the last step open, backward two-fifths played (t = 8..6 arrived)
+EXPLORER_SHOT = "#view=collapsed&open=t8&k={k}"
+
+
+def render_explorer(directory: str | Path) -> list[Path]:
+    """``explorer.html`` and, where Chromium is installed, ``explorer.png`` (a screenshot)."""
+    from tinygrad_rnn import browser
+    page = explorer()
+    path = page.save(Path(directory) / "explorer.html")
+    if browser.chromium() is None:
+        print("explorer.png: no Chromium to take the screenshot (apt-get install chromium)")
+        return [path]
+    shot = browser.screenshot(path, Path(directory) / "explorer.png",
+                              EXPLORER_SHOT.format(k=len(page.graph.backward_log) * 2 // 5),
+                              size="2700,560")
+    return [path, shot]
+
+
 def render_gallery(directory: str | Path) -> list[Path]:
-    """Write every gallery picture into ``directory`` (.dot, .svg and a .png preview)."""
+    """Write every gallery picture into ``directory`` (.dot, .svg and a .png preview), and
+    the explorer page with its screenshot."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
@@ -246,4 +271,6 @@ def render_gallery(directory: str | Path) -> list[Path]:
         except GraphvizNotFound as err:  # the .dot is written all the same
             print(f"{name}: {err}")
             written.append(directory / f"{name}.dot")
+    written += render_explorer(directory)
+    print(f"wrote {directory / 'explorer.html'}")
     return written
