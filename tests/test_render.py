@@ -261,3 +261,39 @@ def test_the_darkest_legend_cells_have_light_text():
     legend = scale.legend()
     assert '<td bgcolor="#800026"><font color="white">1e0</font></td>' in legend
     assert '<td bgcolor="#ffffcc">1e-8</td>' in legend
+
+
+# ---- the block view ---------------------------------------------------------------------------
+
+
+def _block_labels(dot: str) -> list[str]:
+    return re.findall(r'^\s+b\d+ \[label="([^"\\]*)\\n', dot, re.M)
+
+
+def test_block_view_draws_one_box_per_named_quantity_of_a_step():
+    g = captured(4)[0]
+    dot = g.to_dot(view="block")
+    labels = _block_labels(dot)
+    assert labels.count("h_t") == 4 and labels.count("C_t") == 4 and labels.count("x_t") == 4
+    assert labels.count("h_0") == 1 and "tanh" not in labels and "matmul" not in labels
+    assert step_clusters(dot) == ["t=1", "t=2", "t=3", "t=4"]
+    h = [f"b{n.id}" for n in g.named("h_t")]
+    assert "{ rank=same; " + " ".join(h) + "; }" in dot   # h_1 … h_4 on one row
+    for a, b in zip(h, h[1:]):   # h_{t−1} → h_t: a straight recurrent arrow
+        assert re.search(rf"^  {a} -> {b} \[.*style=bold, constraint=false", dot, re.M)
+    w = g.parameter("W_hh")
+    assert len(re.findall(rf"^  n{w.id} -> b\d+ \[.*label=\"[\d.e-]+\"", dot, re.M)) == 4
+
+
+def test_block_view_of_an_lstm_shows_gates_and_both_states():
+    from tinygrad_rnn.gallery import lstm_layer
+    labels = _block_labels(lstm_layer(4).to_dot(view="block"))
+    for name in ("input_gate", "forget_gate", "candidate", "output_gate", "c_t", "h_t"):
+        assert labels.count(name) == 4, name
+    assert {"h_0", "c_0"} <= set(labels)
+
+
+def test_block_view_of_a_long_unroll_shows_the_first_and_last_steps():
+    dot = captured(30)[0].to_dot(view="block")
+    assert step_clusters(dot) == ["t=1", "t=2", "t=3", "t=28", "t=29", "t=30"]
+    assert "⋯ 24 steps ⋯" in dot

@@ -92,6 +92,15 @@ def layered(T: int = 4, **options) -> Graph:
     return _captured(loss, loss)
 
 
+def lstm_layer(T: int = 4) -> Graph:
+    """nn.LSTM(3, 4) over T steps, L = Σ_t ‖h_t‖², after backward."""
+    tg.manual_seed(10)
+    lstm = nn.LSTM(3, 4).double()
+    out, _ = lstm(tg.randn(T, 1, 3, dtype=F64, name="x"))
+    loss = _loss_of(out)
+    return _captured(loss, loss)
+
+
 def tanh_vs_lstm(T: int = 30) -> Graph:
     """A tanh RNN and an LSTM read the same 30 inputs; the loss sees only the last output."""
     tg.manual_seed(5)
@@ -206,6 +215,12 @@ def entries() -> list[tuple[str, Graph, dict]]:
         ("rnn_unrolled", forward, dict(view="unrolled", title="The notes' RNN unrolled over 4 "
                                        "steps: h_t = tanh(W h_{t−1} + U x_t), C = Σ_t C(t)")),
         ("rnn_unrolled_gradients", with_grads, dict(view="unrolled", title=RNN_GRADIENTS_TITLE)),
+        ("rnn_block_gradients", with_grads, dict(
+            view="block", title="Block view: one box per quantity of a step (x_t, h_t, C(t)); "
+            "h_{t−1} → h_t runs straight across; W, U, V once, each arrow one step's share")),
+        ("lstm_block", lstm_layer(), dict(
+            view="block", title="nn.LSTM over 4 steps, block view: the gates, c_t and h_t of "
+            "each step; c_{t−1} → c_t and h_{t−1} → h_t carry the memory")),
         ("rnn_rolled", forward, dict(view="rolled", title="The same RNN rolled: one cell and its "
                                      "recurrence t−1 → t")),
         ("lstm_cell", lstm_cell(), dict(view="unrolled", title="One LSTM cell expanded into its "

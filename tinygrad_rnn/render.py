@@ -21,9 +21,10 @@ from tinygrad_rnn import views
 from tinygrad_rnn.graph import Graph
 
 FORMATS = ("svg", "png", "pdf", "dot")
-VIEWS = ("auto", "unrolled", "rolled", "collapsed")
+VIEWS = ("auto", "unrolled", "rolled", "collapsed", "block")
 UNROLLED_MAX_STEPS = 40   # dot 2.43 gives up on ~100 step clusters ("trouble in init_rank")
 COLLAPSED_MAX_STEPS = 200
+BLOCK_MAX_STEPS = 8
 # dot's time to lay out clusters grows with (boxes + arrows) × clusters ("layout work"). Measured
 # with dot 2.43 on nn.LSTM graphs, unrolled (s = seconds to SVG; 2 shared cores):
 #   1 layer, T=15/30: 22k/39k → 0.4/1.9 s; with gradients T=20/30/40: 19k/41k/70k → 3.0/5.5/11.4 s
@@ -37,9 +38,9 @@ DOT_TIMEOUT_S = 60.0         # and stops dot after this long (render(..., timeou
 PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c",
            "#bd0026", "#800026")
 _FILL = {"parameter": "#dbe9f6", "input": "#eeeeee", "op": "#ffffff", "output": "#fde0c5",
-         "cell": "#f4f4f4", "skip": "#ffffff"}
+         "cell": "#f4f4f4", "skip": "#ffffff", "block": "#ffffff"}
 _SHAPE = {"parameter": "box", "input": "box", "op": "ellipse", "output": "doubleoctagon",
-          "cell": "box", "skip": "plaintext"}
+          "cell": "box", "skip": "plaintext", "block": "box"}
 
 
 class GraphvizNotFound(RuntimeError):
@@ -106,6 +107,8 @@ def _pick_view(graph: Graph, view: str, first_last: int | None) -> tuple[str, in
     if first_last is None:
         if view == "unrolled" and n_steps > UNROLLED_MAX_STEPS:
             first_last = 3
+        elif view == "block" and n_steps > BLOCK_MAX_STEPS:
+            first_last = 3  # first and last 3 steps: a 30-step picture still fits a slide
         elif view == "collapsed" and n_steps > COLLAPSED_MAX_STEPS:
             first_last = 10
     return view, first_last
@@ -131,6 +134,9 @@ def _drawing(graph: Graph, view: str, first_last: int | None, gradients: bool | 
         view, steps_shown = _pick_view(graph, "collapsed", first_last)
     if view == "rolled":
         return views.rolled(graph, gradients), gradients, view
+    if view == "block":
+        from tinygrad_rnn.blocks import block
+        return block(graph, steps_shown, gradients), gradients, view
     return views.collapsed(graph, steps_shown, gradients), gradients, view
 
 
@@ -170,6 +176,8 @@ def _box_line(box: views.Box, scale: ColourScale | None, indent: str) -> str:
             attrs.append("fontcolor=white")
     if box.kind == "parameter":
         attrs.append('style="rounded,filled,bold"')
+    elif box.kind == "block":
+        attrs.append('style="rounded,filled"')
     elif box.kind != "skip":
         attrs.append('style="filled"')
     attrs.append(f'fillcolor="{fill}"')
@@ -268,6 +276,7 @@ def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None)
                   for box in step]
     if axis:
         lines.append("  { rank=min; " + " ".join(axis) + "; }")
+    lines += ["  { rank=same; " + " ".join(keys) + "; }" for keys in drawing.same_rank]
     names = {b.key: b.label.split("\n")[0] for b in drawing.boxes}
     lines += [_arrow_line(a, scale, first_seen, names) for a in drawing.arrows]
     if scale is not None:

@@ -46,6 +46,7 @@ class Drawing:
     title: str
     rankdir: str = "BT"        # BT: each step reads bottom (x_t) to top; steps left to right
     chains: list = field(default_factory=list)  # per lane, per step its boxes: kept in time order
+    same_rank: list = field(default_factory=list)  # groups of boxes on one row (h_1 … h_T)
 
 
 def _shape(shape: tuple) -> str:
