@@ -85,10 +85,13 @@ def test_the_slider_at_the_end_shows_each_weights_grad(lstm_page):
 def test_the_views_switch(lstm_page):
     views = lstm_page["seen"]["views"]
     assert [v["title"].rsplit("·", 1)[1].strip() for v in views.values()] == \
-        ["unrolled view", "rolled view", "collapsed view"]
+        ["block view", "unrolled view", "rolled view", "collapsed view"]
     assert views["collapsed"]["cells"] >= lstm_page["T"] and views["unrolled"]["cells"] == 0
     assert views["unrolled"]["nodes"] > 2 * views["rolled"]["nodes"] > 0  # 5 steps drawn vs 1
     assert views["rolled"]["loops"] >= 2   # h_{t−1} → h_t and c_{t−1} → c_t
+    # block: per step the gates, c_t, h_t and the pre-activation, not its 16 ops
+    T = lstm_page["T"]
+    assert T * 7 <= views["block"]["nodes"] - 4 < views["unrolled"]["nodes"] - 4 - T * 8
 
 
 def test_a_100_step_lstm_is_interactive_within_a_second(tmp_path):
@@ -97,3 +100,13 @@ def test_a_100_step_lstm_is_interactive_within_a_second(tmp_path):
     assert seen["errors"] == [] and console == []
     assert seen["ready"] < 1000, f"first picture after {seen['ready']} ms"
     assert seen["bars"] == 100 and all("= .grad ✓" in text for text in seen["end"])
+
+
+@pytest.mark.parametrize("name", ["birnn", "seq2seq_attention", "recursive_net", "shared_weight"])
+def test_gallery_graphs_open_without_errors(name, tmp_path):
+    from tinygrad_rnn.gallery import entries
+    g = {n: graph for n, graph, _ in entries()}[name]
+    seen, console = browser.self_test(g.to_html(tmp_path / name))
+    assert "error" not in seen, seen.get("error")
+    assert seen["errors"] == [] and console == [] and seen["resources"] == []
+    assert all("= .grad ✓" in text for text in seen["end"])

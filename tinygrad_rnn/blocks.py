@@ -146,3 +146,24 @@ def block(g: Graph, first_last: int | None = None, gradients: bool = False) -> D
     same = [keys for keys in rows.values() if len(keys) > 1]
     return Drawing(boxes, out, "block", chains=[[c[k] for k in sorted(c)] for c in chains.values()],
                    same_rank=same)
+
+
+def block_heads(g: Graph) -> tuple[dict[int, int], dict[int, str]]:
+    """(node id → the id standing for its block, head id → the block's label): the block view's
+    grouping, for the explorer."""
+    from tinygrad_rnn.explore import _initial_states
+    of = _blocks(g, _input_homes(g))
+    initial = _initial_states(g)
+    members: dict[tuple, list] = {}
+    for n in g.nodes:
+        if n.id in of:
+            members.setdefault(of[n.id], []).append(n)
+    head_of, labels = {}, {}
+    for b, ns in members.items():
+        head = g.nodes[b[1]] if b[0] == "n" else ns[-1]
+        for n in ns:
+            head_of[n.id] = head.id
+        ops = [n.op for n in ns if n.kind == "op"]
+        labels[head.id] = (initial.get(head.id) or (head.short_name if head.name else head.op)
+                           if b[0] == "n" else " + ".join(dict.fromkeys(ops)))
+    return head_of, labels

@@ -11,7 +11,8 @@
   const byId = new Map();
   for (const a of D.nodes) {
     byId.set(a[0], {id: a[0], kind: a[1], op: a[2], name: a[3], shape: a[4], row: a[5], cell: a[6],
-                    step: a[7], value: a[8] || null, grad: a[9] || null, inputs: a[10], out: a[11]});
+                    step: a[7], value: a[8] || null, grad: a[9] || null, inputs: a[10], out: a[11],
+                    head: a[12]});
   }
   const nodes = [...byId.values()];
   const params = D.params;
@@ -27,21 +28,46 @@
   const sci = v => { const [m, e] = v.toExponential(3).split("e"); return m + "e" + parseInt(e, 10); };
   const sci2 = v => { const [m, e] = v.toExponential(1).split("e"); return m + "e" + parseInt(e, 10); };
 
-  const state = {view: D.steps.length > 8 ? "collapsed" : "unrolled", open: new Set(), k: L,
+  const state = {view: D.steps.length > 8 ? "collapsed" : "block", open: new Set(), k: L,
                  closed: new Set()};
   const stateOf = new Map();  // state node id → [lane, step]
   D.states.forEach((m, lane) => Object.entries(m).forEach(([t, id]) => stateOf.set(id, [lane, +t])));
 
   // ---- which columns exist and how each node is placed -------------------------------------
   const cellKey = n => n.row + "|" + n.cell;
-  const cells = new Map();
+  function buildCells(list) {
+    const cells = new Map();
+    for (const n of list) {
+      if (n.kind === "parameter") continue;
+      const key = cellKey(n);
+      if (!cells.has(key)) cells.set(key, []);
+      cells.get(key).push(n);
+    }
+    for (const members of cells.values()) placeIn(members);
+    return cells;
+  }
+  // the block view: one stand-in per block (a named quantity and the unnamed ops it folds in)
+  const heads = new Map();
   for (const n of nodes) {
     if (n.kind === "parameter") continue;
-    const key = cellKey(n);
-    if (!cells.has(key)) cells.set(key, []);
-    cells.get(key).push(n);
+    if (!heads.has(n.head)) {
+      const base = byId.get(n.head);
+      heads.set(n.head, Object.assign({}, base, {name: D.blocks[n.head] || base.name, members: []}));
+    }
+    heads.get(n.head).members.push(n);
   }
-  for (const members of cells.values()) {  // depth inside the cell: a small layered layout
+  for (const b of heads.values()) {
+    const ins = new Set();
+    for (const m of b.members) for (const i of m.inputs) {
+      const src = byId.get(i), h = src.kind === "parameter" ? i : src.head;
+      if (h !== b.id) ins.add(h);
+    }
+    b.inputs = [...ins];
+  }
+  const blockNodes = [...heads.values()].sort((a, b) => a.id - b.id);
+  const cellsOps = buildCells(nodes), cellsBlock = buildCells(blockNodes);
+  let cells = cellsOps, shown = nodes;
+  function placeIn(members) {  // depth inside the cell: a small layered layout
     const inCell = new Set(members.map(n => n.id));
     const depth = new Map();
     for (const n of members) {
@@ -71,7 +97,7 @@
   }
   function isOpen(c) {
     if (c === "pre" || c === "post") return !state.closed.has(c);
-    if (state.view === "unrolled" || state.view === "rolled") return !state.closed.has(c);
+    if (state.view !== "collapsed") return !state.closed.has(c);
     return state.open.has(c);
   }
 
@@ -163,6 +189,9 @@
         (isOpen(c) ? " ▾" : " ▸");
       h.onclick = () => toggle(c);
     }
+    if (state.view === "block") {  // a folded op is where its block is (for the messages)
+      for (const n of nodes) if (!where.has(n.id) && where.has(n.head)) where.set(n.id, where.get(n.head));
+    }
     drawEdges(edgeLayer);
     state.hot = el("g", {}, svg);
     paint();
@@ -171,13 +200,15 @@
   function box(layer, n, x, y, kind) {
     const g = el("g", {class: "node " + kind, "data-id": n.id, "data-name": n.name,
                        "data-step": n.step === null ? "" : n.step}, layer);
-    el(kind === "op" ? "ellipse" : "rect", kind === "op"
+    const round = kind === "op" && !n.members;  // an op is an ellipse, a block a box
+    el(round ? "ellipse" : "rect", round
       ? {cx: x + NW / 2, cy: y + NH / 2, rx: NW / 2, ry: NH / 2}
-      : {x, y, width: NW, height: NH, rx: kind === "param" ? 8 : 2}, g);
+      : {x, y, width: NW, height: NH, rx: kind === "param" || n.members ? 8 : 2}, g);
     const t = el("text", {x: x + NW / 2, y: y + 16, "text-anchor": "middle"}, g);
     t.textContent = n.name;  // the name (or op) on top, the op of a named node under it
     const s = el("text", {x: x + NW / 2, y: y + 31, "text-anchor": "middle", class: "small"}, g);
-    s.textContent = (n.kind === "op" && n.name !== n.op ? n.op + " " : "") + n.shape;
+    const ops = n.members ? n.members.filter(m => m.kind === "op").length : 0;
+    s.textContent = ops > 1 ? `${ops} ops · ${n.shape}` : (n.kind === "op" && n.name !== n.op ? n.op + " " : "") + n.shape;
     g.onmouseover = ev => showTip(ev, nodeTip(n));
     g.onmouseout = hideTip;
     return g;
@@ -190,7 +221,7 @@
       const c = cells.get(n.row + "|" + first), mine = cells.get(n.row + "|" + n.cell);
       return c && mine && c.ops === mine.ops ? c.roles.get(n.role) || null : null;
     };
-    for (const node of nodes) {
+    for (const node of shown) {
       const n = twin(node);
       if (!n) continue;
       for (const i of node.inputs) {
@@ -308,7 +339,8 @@
   function nodeTip(n) {
     const g = n.grad ? `‖∂L/∂${n.name}‖ = ${sci(n.grad[0])}, min ${sci(n.grad[1])}, max ${sci(n.grad[2])}` : "no gradient";
     return `<b>${esc(label(n))}</b>${n.row >= 0 ? " in " + esc(D.lanes[n.row]) : ""}<br>op: ${esc(n.op)}, shape ${esc(n.shape)}` +
-      `<br>value: ${stats(n.value)}<br>gradient: ${esc(g)}<br>VJP: ${esc(D.rules[n.op] || "—")}`;
+      `<br>value: ${stats(n.value)}<br>gradient: ${esc(g)}<br>VJP: ${esc(D.rules[n.op] || "—")}` +
+      (n.members && n.members.length > 1 ? `<br>folds in: ${esc(n.members.map(m => m.op).join(", "))}` : "");
   }
   function cellTip(r, c, m) {
     const s = m.find(n => stateOf.has(n.id));
@@ -331,6 +363,8 @@
   }
   function setView(v) {
     state.view = v; state.open.clear(); state.closed.clear();
+    cells = v === "block" ? cellsBlock : cellsOps;
+    shown = v === "block" ? [...params.map(p => byId.get(p.id)), ...blockNodes] : nodes;
     if (v === "collapsed") { state.closed.add("pre"); state.closed.add("post"); }
     document.querySelectorAll("#bar [data-view]").forEach(b => b.classList.toggle("on", b.dataset.view === v));
     draw();
@@ -376,23 +410,26 @@
     const out = {}, ev = (e, type) => e.dispatchEvent(new MouseEvent(type, {bubbles: true, clientX: 50, clientY: 50}));
     try {
       out.views = {};
-      for (const v of ["unrolled", "rolled", "collapsed"]) {
+      for (const v of ["block", "unrolled", "rolled", "collapsed"]) {
         document.querySelector(`#bar [data-view="${v}"]`).click();
         out.views[v] = {nodes: document.querySelectorAll("#graph .node").length,
                         cells: document.querySelectorAll("#graph .cell").length,
                         loops: document.querySelectorAll("#graph .edge.loop").length,
                         title: document.querySelector("#graph text").textContent};
       }
-      const t = "t" + D.steps[D.steps.length - 1], stepSel = `#graph .node[data-step="${D.steps[D.steps.length - 1]}"]`;
-      out.expand = {before: document.querySelectorAll(stepSel).length};
-      ev(document.querySelector(`#graph .cell[data-cell="${t}"]`), "click");
-      out.expand.after = document.querySelectorAll(stepSel).length;
-      out.expand.ops = [...new Set([...document.querySelectorAll(stepSel)].map(g => byId.get(+g.dataset.id).op))];
-      ev(document.querySelector(`#graph .colhead[data-col="${t}"]`), "click");
-      out.expand.folded = document.querySelectorAll(stepSel).length;
-      ev(document.querySelector(`#graph .cell[data-cell="${t}"]`), "click");
-      const h = document.querySelector(`#graph .node[data-name="h_t"][data-step="${D.steps[D.steps.length - 1]}"]`) ||
-                document.querySelector(`${stepSel}`);
+      if (D.steps.length) {  // a graph without time steps (a tree) has nothing to expand
+        const t = "t" + D.steps[D.steps.length - 1], stepSel = `#graph .node[data-step="${D.steps[D.steps.length - 1]}"]`;
+        out.expand = {before: document.querySelectorAll(stepSel).length};
+        ev(document.querySelector(`#graph .cell[data-cell="${t}"]`), "click");
+        out.expand.after = document.querySelectorAll(stepSel).length;
+        out.expand.ops = [...new Set([...document.querySelectorAll(stepSel)].map(g => byId.get(+g.dataset.id).op))];
+        ev(document.querySelector(`#graph .colhead[data-col="${t}"]`), "click");
+        out.expand.folded = document.querySelectorAll(stepSel).length;
+        ev(document.querySelector(`#graph .cell[data-cell="${t}"]`), "click");
+      }
+      const last = D.steps[D.steps.length - 1];
+      const h = document.querySelector(`#graph .node[data-name="h_t"][data-step="${last}"]`) ||
+                document.querySelector(`#graph .node[data-step="${last}"]`) || document.querySelector("#graph .node");
       ev(h, "mouseover");
       out.hover = {id: +h.dataset.id, tip: tip.textContent, shown: tip.style.display};
       setK(0);

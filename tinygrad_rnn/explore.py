@@ -3,7 +3,7 @@
 ``graph.to_html(path)`` writes it; ``graph.explorer()`` shows it inline in Jupyter. The page
 needs no network at all (its script and style are inlined from ``explore.js`` and
 ``explore.css`` next to this module, and a Content-Security-Policy forbids any request). In it
-one can switch between the unrolled, collapsed and rolled views, click a time step to expand
+one can switch between the block, unrolled, collapsed and rolled views, click a time step to expand
 it into its ops (and again to fold it), hover a node for its op, shape, value and gradient
 statistics and the VJP rule it applies, export the picture as SVG, and play backward back in
 the order the engine ran it: each message arriving, ‖∂L/∂h_t‖ filling in from t = T down to
@@ -132,8 +132,10 @@ class Explorer:
         for n in g.nodes:
             if n.step is not None or any(i in after_steps for i in n.inputs):
                 after_steps.add(n.id)
+        from tinygrad_rnn.blocks import block_heads
         rep = {n.id: n.alias_of for n in g.nodes if n.alias_of is not None}
         initial = _initial_states(g)
+        head_of, block_labels = block_heads(g)
         placed: dict[int, tuple] = {}
 
         def place(n: GraphNode) -> tuple:
@@ -167,9 +169,9 @@ class Explorer:
             nodes.append([n.id, n.kind, n.op, initial.get(n.id) or _name(n), _shape(n.shape), row,
                           cell, step,
                           _stats(n.value), _stats(n.grad),
-                          [rep.get(i, i) for i in n.inputs], int(n.is_output)])
+                          [rep.get(i, i) for i in n.inputs], int(n.is_output), head_of.get(n.id, n.id)])
         return dict(title=self.title, lanes=["/".join(lane) for lane in lanes], steps=g.steps,
-                    nodes=nodes, states=self._states(lanes), rules=RULES,
+                    nodes=nodes, states=self._states(lanes), rules=RULES, blocks=block_labels,
                     log=[[rep.get(c, c), rep.get(p, p), round(v, 12)] for c, _, p, v in g.backward_log],
                     params=self._params())
 
@@ -215,7 +217,8 @@ class Explorer:
 <style>{style}</style></head>
 <body>
 <div id="bar">
- <span class="views"><button data-view="unrolled">unrolled</button><button
+ <span class="views"><button data-view="block">block</button><button
+  data-view="unrolled">unrolled</button><button
   data-view="collapsed">collapsed</button><button data-view="rolled">rolled</button></span>
  <button id="play">▶ play backward</button>
  <input id="slider" type="range" min="0" value="0" step="1">
