@@ -215,7 +215,7 @@
   }
 
   function drawEdges(layer) {
-    const seen = new Set(), cols = new Set(columns()), first = "t" + D.steps[0];
+    const seen = new Set(), cols = new Set(columns()), first = "t" + D.steps[0], fans = new Map();
     const twin = n => {  // rolled: a node of a later step is drawn as its twin in the one cell
       if (state.view !== "rolled" || n.step === null || cols.has(n.cell)) return n;
       const c = cells.get(n.row + "|" + first), mine = cells.get(n.row + "|" + n.cell);
@@ -231,6 +231,10 @@
         const loop = state.view === "rolled" && src.step !== null && node.step !== null &&
           src.row === node.row && src.step < node.step;
         if (!a || !b) continue;
+        if (src.kind === "parameter" && !shapes.has(n.id) && n.step !== null) {
+          fans.set(src.id, [...(fans.get(src.id) || []), [a, b]]);  // to folded steps: below
+          continue;
+        }
         const key = a.x + "," + a.y + ">" + b.x + "," + b.y + loop;
         if ((a.x === b.x && a.y === b.y && !loop) || seen.has(key)) continue;
         seen.add(key);
@@ -239,6 +243,16 @@
         el("path", {d: p, class: src.kind === "parameter" ? "edge param" : loop ? "edge loop" : "edge",
                     "marker-end": "url(#arrow)"}, layer);
         if (loop) { const t = el("text", {x: (a.x + b.x) / 2, y: Math.max(a.y, b.y) + 78, class: "small looplabel"}, layer); t.textContent = "t−1 → t"; }
+      }
+    }
+    for (const ends of fans.values()) {  // a weight used by many folded steps: one arrow, counted
+      const distinct = [...new Map(ends.map(([a, b]) => [b.x + "," + b.y, [a, b]])).values()];
+      for (const [a, b] of distinct.length > 6 ? distinct.slice(0, 1) : distinct) {
+        el("path", {d: `M${a.x},${a.y + NH / 2}L${b.x},${b.y - CH / 2}`, class: "edge param", "marker-end": "url(#arrow)"}, layer);
+        if (distinct.length > 6) {
+          const t = el("text", {x: b.x + 6, y: b.y - CH / 2 - 4, class: "small paramcount"}, layer);
+          t.textContent = `×${distinct.length} steps`;
+        }
       }
     }
   }
