@@ -42,9 +42,18 @@ def test_first_and_last_steps_only():
     assert "⋯ 8 steps ⋯\\nt=3..10" in dot
 
 
+def _unnamed(g):
+    for n in g.nodes:  # the captured nodes are copies: nothing recorded changes
+        n.name = None
+    return g
+
+
 def test_long_graphs_default_to_a_view_dot_can_lay_out():
     g = captured(60)[0]
-    assert g.to_dot() == g.to_dot(view="collapsed")  # auto: one box per step
+    assert g.to_dot() == g.to_dot(view="block")  # auto: the named quantities, first/last 3 steps
+    assert step_clusters(g.to_dot()) == ["t=1", "t=2", "t=3", "t=58", "t=59", "t=60"]
+    g = _unnamed(g)   # nothing to draw as blocks: one box per step
+    assert g.to_dot() == g.to_dot(view="collapsed")
     assert len(re.findall(r'label="t=\d+\\n', g.to_dot())) == 60
     assert len(step_clusters(g.to_dot(view="unrolled"))) == 6  # first and last 3 steps
 
@@ -197,10 +206,11 @@ def test_dot_is_stopped_after_the_time_limit_with_the_hint(tmp_path):
 
 
 def test_auto_view_is_collapsed_when_the_unrolled_one_would_be_slow_to_lay_out():
-    g = _lstm_graph(10, num_layers=2, bidirectional=True)   # 10 steps, but 4 lanes of LSTM ops
+    g = _unnamed(_lstm_graph(10, num_layers=2, bidirectional=True))  # 10 steps, 4 lanes of ops
     assert g.to_dot() == g.to_dot(view="collapsed")
     small = _lstm_graph(4)
-    assert small.to_dot() == small.to_dot(view="unrolled")
+    assert small.to_dot() == small.to_dot(view="block")   # gates, c_t, h_t: the block view
+    assert _unnamed(small).to_dot() == small.to_dot(view="unrolled")
 
 
 # ---- labels that say what a thing is ------------------------------------------------------

@@ -38,6 +38,13 @@ def _cluster(n: GraphNode, homes: dict) -> tuple:
     return where.scope if where.step is None else where.step_scope
 
 
+def _name(n: GraphNode, homes: dict) -> str:
+    """A node's label: its name; an unnamed input read inside a step is that step's x_t."""
+    if n.name:
+        return n.short_name
+    return "x_t" if n.kind == "input" and n.id in homes else n.op
+
+
 def _blocks(g: Graph, homes: dict) -> dict[int, tuple]:
     """node id → its block: ("n", id) of a named node, or ("ops", cluster, targets, after)."""
     consumers: dict = {}
@@ -99,7 +106,7 @@ def block(g: Graph, first_last: int | None = None, gradients: bool = False) -> D
             key_of[n.id] = key
         ops = [n.op for n in ns if n.kind == "op"]
         if b[0] == "n":
-            name = initial.get(head.id) or (head.short_name if head.name else head.op)
+            name = initial.get(head.id) or _name(head, homes)
             label = [name, _shape(head.shape)]
             if len(ops) > 1:
                 label[1] += f" · {len(ops)} ops"
@@ -152,7 +159,8 @@ def block_heads(g: Graph) -> tuple[dict[int, int], dict[int, str]]:
     """(node id → the id standing for its block, head id → the block's label): the block view's
     grouping, for the explorer."""
     from tinygrad_rnn.explore import _initial_states
-    of = _blocks(g, _input_homes(g))
+    homes = _input_homes(g)
+    of = _blocks(g, homes)
     initial = _initial_states(g)
     members: dict[tuple, list] = {}
     for n in g.nodes:
@@ -164,6 +172,6 @@ def block_heads(g: Graph) -> tuple[dict[int, int], dict[int, str]]:
         for n in ns:
             head_of[n.id] = head.id
         ops = [n.op for n in ns if n.kind == "op"]
-        labels[head.id] = (initial.get(head.id) or (head.short_name if head.name else head.op)
+        labels[head.id] = (initial.get(head.id) or _name(head, homes)
                            if b[0] == "n" else " + ".join(dict.fromkeys(ops)))
     return head_of, labels

@@ -462,7 +462,7 @@ class Graph:
 
     # ---- drawing (see render.py) -------------------------------------------------------------
     def to_dot(self, view: str = "auto", **options) -> str:
-        """The graphviz DOT text of a view ("unrolled", "rolled", "collapsed" or "auto");
+        """The graphviz DOT text of a view ("block", "unrolled", "rolled", "collapsed" or "auto");
         deterministic: the same model and input give the same bytes. Options: see
         :func:`tinygrad_rnn.render.to_dot`."""
         from tinygrad_rnn.render import to_dot

@@ -103,7 +103,10 @@ def _pick_view(graph: Graph, view: str, first_last: int | None) -> tuple[str, in
         raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
     n_steps = len(graph.steps)
     if view == "auto":
-        view = "unrolled" if n_steps <= UNROLLED_MAX_STEPS and len(graph) <= 3000 else "collapsed"
+        if n_steps and any(n.name and n.kind == "op" and n.step is not None for n in graph.nodes):
+            view = "block"  # named quantities in the steps: draw them as the notes do
+        else:
+            view = "unrolled" if n_steps <= UNROLLED_MAX_STEPS and len(graph) <= 3000 else "collapsed"
     if first_last is None:
         if view == "unrolled" and n_steps > UNROLLED_MAX_STEPS:
             first_last = 3
@@ -127,16 +130,17 @@ def _drawing(graph: Graph, view: str, first_last: int | None, gradients: bool | 
     view, steps_shown = _pick_view(graph, view, first_last)
     if gradients is None:
         gradients = graph.has_gradients and view != "rolled"
-    if view == "unrolled":
-        drawing = views.unrolled(graph, steps_shown, gradients)
+    if view in ("unrolled", "block"):
+        if view == "block":
+            from tinygrad_rnn.blocks import block
+            drawing = block(graph, steps_shown, gradients)
+        else:
+            drawing = views.unrolled(graph, steps_shown, gradients)
         if asked != "auto" or layout_work(drawing) <= AUTO_WORK_LIMIT:
             return drawing, gradients, view
         view, steps_shown = _pick_view(graph, "collapsed", first_last)
     if view == "rolled":
         return views.rolled(graph, gradients), gradients, view
-    if view == "block":
-        from tinygrad_rnn.blocks import block
-        return block(graph, steps_shown, gradients), gradients, view
     return views.collapsed(graph, steps_shown, gradients), gradients, view
 
 
@@ -145,7 +149,8 @@ def to_dot(graph: Graph, view: str = "auto", first_last: int | None = None,
            title: str | None = None) -> str:
     """DOT text for one view of ``graph``.
 
-    ``view``: "unrolled", "rolled", "collapsed", or "auto" (unrolled up to 40 steps when dot
+    ``view``: "block", "unrolled", "rolled", "collapsed", or "auto" (block when the steps have
+    named quantities, first and last 3 steps past 8; otherwise unrolled up to 40 steps when dot
     can lay it out quickly, see AUTO_WORK_LIMIT; else collapsed). ``first_last=k`` draws only
     the first and last k steps (auto for long graphs). ``gradients``: colour by ‖grad‖
     (default: when the graph has gradients). ``grad_range=(lo, hi)`` fixes the colour scale,

@@ -5,6 +5,7 @@
 * ``rolled``: the time steps folded into one cell; the state a step hands to the next is
   drawn as a ``t−1 → t`` arrow (the dynamical-system picture of the notes).
 * ``collapsed``: one box per time step (or per scope), so a 100-step graph stays readable.
+* ``block`` (the default when steps have named quantities) is in :mod:`tinygrad_rnn.blocks`.
 
 ``first_last=k`` keeps the first k and the last k steps and puts one ``⋯`` box per lane in
 place of the others. Every walk here is a loop over node and edge lists: no recursion.
