@@ -11,7 +11,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 TORCH  := torch==2.13.0
 FAKECUPY ?= ../shared/fakecupy
 
-.PHONY: demo test test-gpu-sim graphs bench lint dot clean
+.PHONY: demo test test-gpu-sim graphs bench lint dot chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,19 @@ dot:
 	  echo "note: could not install graphviz; .dot files will be written but not rendered." \
 	       "Install it yourself (apt-get install graphviz / brew install graphviz), then run: make graphs"; }
 
+# headless Chromium opens the explorer in tests/test_explore_browser.py; without it they skip
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing chromium (for the explorer's browser tests)..."; \
+	  { apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; }; } || \
+	  echo "note: could not install chromium; the explorer's browser tests will be skipped." \
+	       "Install it yourself (apt-get install chromium / brew install --cask chromium)"; }
+
 demo: $(VENV)/.demo-installed dot
 	$(VENV)/bin/tinygrad-rnn demo tour
 
-test: $(VENV)/.test-installed dot
+test: $(VENV)/.test-installed dot chromium
 	$(PY) -m pytest -q
 
 # no GPU needed: a strict CuPy stand-in that fails where CuPy fails and counts syncs and copies

@@ -190,7 +190,8 @@ def test_parameter_names_become_the_notes_symbols():
     assert short_name("lstm.weight_hh_l0") == "W_hh"
     assert short_name("rnn.bias_ih_l1_reverse") == "b_ih l1←"
     assert short_name("cell.weight_hh") == "W_hh"
-    assert short_name("encoder.embedding.weight") == "weight"
+    assert short_name("encoder.embedding.weight") == "embedding.weight"  # never a bare weight
+    assert short_name("bias") == "bias"
 
 
 def test_graph_of_a_tensor_without_grad_says_why():

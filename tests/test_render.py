@@ -42,9 +42,18 @@ def test_first_and_last_steps_only():
     assert "⋯ 8 steps ⋯\\nt=3..10" in dot
 
 
+def _unnamed(g):
+    for n in g.nodes:  # the captured nodes are copies: nothing recorded changes
+        n.name = None
+    return g
+
+
 def test_long_graphs_default_to_a_view_dot_can_lay_out():
     g = captured(60)[0]
-    assert g.to_dot() == g.to_dot(view="collapsed")  # auto: one box per step
+    assert g.to_dot() == g.to_dot(view="block")  # auto: the named quantities, first/last 3 steps
+    assert step_clusters(g.to_dot()) == ["t=1", "t=2", "t=3", "t=58", "t=59", "t=60"]
+    g = _unnamed(g)   # nothing to draw as blocks: one box per step
+    assert g.to_dot() == g.to_dot(view="collapsed")
     assert len(re.findall(r'label="t=\d+\\n', g.to_dot())) == 60
     assert len(step_clusters(g.to_dot(view="unrolled"))) == 6  # first and last 3 steps
 
@@ -53,7 +62,7 @@ def test_rolled_view_folds_the_recurrence_into_one_cell():
     dot = captured(5)[0].to_dot(view="rolled")
     assert 'label="cell at time t"' in dot and not step_clusters(dot)
     assert dot.count('label="t−1 → t"') == 1  # h_{t-1} → W_hh @ h
-    assert dot.count("tanh") == 1
+    assert len(re.findall(r'label="[^"]*tanh', dot)) == 1
 
 
 def test_gradient_mode_colours_by_log_norm_with_a_legend():
@@ -107,7 +116,13 @@ def test_without_dot_the_dot_file_is_written_and_the_error_says_how_to_install(t
         g.render(tmp_path / "rnn", format="svg")
     assert (tmp_path / "rnn.dot").read_text().startswith("digraph")
     assert g.render(tmp_path / "only", format="dot") == tmp_path / "only.dot"
-    assert g._repr_svg_() is None and set(g._repr_mimebundle_()) == {"text/plain"}
+    assert g._repr_svg_() is None
+    bundle = g._repr_mimebundle_()  # Jupyter shows how to install it, not just the repr
+    assert "apt-get install graphviz" in bundle["text/plain"]
+    assert "apt-get install graphviz" in bundle["text/html"] and "&lt;Graph" in bundle["text/html"]
+    source = g.source(view="rolled")
+    assert source.source == g.to_dot(view="rolled")
+    assert "apt-get install graphviz" in source._repr_mimebundle_()["text/html"]
 
 
 def test_unknown_view_or_format_is_refused():
@@ -137,6 +152,13 @@ def test_committed_gallery_matches_the_code(monkeypatch):
     for name, g, options in entries():
         committed = (folder / f"{name}.dot").read_text(encoding="utf-8")
         assert g.to_dot(**options) == committed, f"graphs/{name}.dot is stale: run make graphs"
+    from tinygrad_rnn.gallery import explorer
+
+    def rounded(page: str) -> str:  # float32 sums may differ in the last digits across BLAS builds
+        return re.sub(r"-?\d+\.\d+(?:e-?\d+)?", lambda m: f"{float(m.group()):.4g}", page)
+    page = (folder / "explorer.html").read_text(encoding="utf-8")
+    assert rounded(explorer().html()) == rounded(page), "graphs/explorer.html is stale: run make graphs"
+    assert (folder / "explorer.png").exists()  # its screenshot (a picture: looked at, not compared)
 
 
 # ---- rendering never blocks for minutes ----------------------------------------------------
@@ -185,7 +207,107 @@ def test_dot_is_stopped_after_the_time_limit_with_the_hint(tmp_path):
 
 
 def test_auto_view_is_collapsed_when_the_unrolled_one_would_be_slow_to_lay_out():
-    g = _lstm_graph(10, num_layers=2, bidirectional=True)   # 10 steps, but 4 lanes of LSTM ops
+    g = _unnamed(_lstm_graph(10, num_layers=2, bidirectional=True))  # 10 steps, 4 lanes of ops
     assert g.to_dot() == g.to_dot(view="collapsed")
     small = _lstm_graph(4)
-    assert small.to_dot() == small.to_dot(view="unrolled")
+    assert small.to_dot() == small.to_dot(view="block")   # gates, c_t, h_t: the block view
+    assert _unnamed(small).to_dot() == small.to_dot(view="unrolled")
+
+
+# ---- labels that say what a thing is ------------------------------------------------------
+
+
+def _lstm_with_grads(T=3):
+    tg.manual_seed(0)
+    lstm = tg.nn.LSTM(3, 4)
+    out, _ = lstm(tg.randn(T, 2, 3))
+    loss = out.sum()
+    with tg.record_messages() as messages:
+        loss.backward()
+    return tg.graph(loss, messages=messages)
+
+
+def test_rolled_view_names_the_initial_states_not_x_t():
+    dot = _lstm_with_grads().to_dot(view="rolled")
+    inputs = re.findall(r'label="([^"\\]*)\\n[^"]*", shape=box, style="filled", fillcolor="#eeeeee"', dot)
+    assert "h_0" in inputs and "c_0" in inputs and "x_t" not in inputs
+    notes = captured(3)[0].to_dot(view="rolled")  # an input read at every step stays x_t
+    assert 'label="x_t\\n2"' in notes and 'label="h_0\\n3"' in notes
+
+
+def test_fan_out_counts_uses_through_the_input_projection():
+    assert _lstm_with_grads(5).fan_out() == {"weight_ih_l0": 5, "weight_hh_l0": 5,
+                                             "bias_ih_l0": 5, "bias_hh_l0": 5}
+
+
+def test_different_parameters_never_show_as_a_bare_weight():
+    from tinygrad_rnn.gallery import recursive_net
+    dot = recursive_net()[0].to_dot(view="collapsed")
+    labels = re.findall(r'label="([^"\\]*)\\n[^"]*", shape=box, (?:fontcolor=white, )?style="rounded', dot)
+    assert "weight" not in labels and "bias" not in labels
+    assert len(set(labels)) == len(labels) >= 4
+
+
+@needs_dot
+def test_svg_hover_text_names_the_node_never_its_id(tmp_path):
+    g = _lstm_with_grads()
+    svg = g.render(tmp_path / "lstm", view="unrolled").read_text()
+    titles = re.findall(r"<title>([^<]*)</title>", svg)
+    assert not [t for t in titles if re.fullmatch(r"n\d+|r\d+|c_\S+|cluster_\d+|n\d+&#45;&gt;\S+", t)]
+    h3 = g.named("h_t")[2]
+    assert f"h_t at t=3 in lstm/l0/fwd: mul, 2×4, ‖∂L/∂h_t‖ = {views_sci(h3.grad.norm)}" in titles
+    assert any(t.startswith("W_hh → matmul, ‖message‖ = ") for t in titles)
+    assert "<title>" in g._repr_svg_() and "<title>n1</title>" not in g._repr_svg_()
+
+
+def views_sci(v):
+    from tinygrad_rnn.views import sci
+    return sci(v)
+
+
+def test_scientific_hover_numbers():
+    from tinygrad_rnn.views import sci
+    assert sci(2.1e-4) == "2.1e-4" and sci(3.0) == "3.0e0" and sci(12345.0) == "1.2e4"
+
+
+def test_the_darkest_legend_cells_have_light_text():
+    scale = render.ColourScale(-8, 0)
+    legend = scale.legend()
+    assert '<td bgcolor="#800026"><font color="white">1e0</font></td>' in legend
+    assert '<td bgcolor="#ffffcc">1e-8</td>' in legend
+
+
+# ---- the block view ---------------------------------------------------------------------------
+
+
+def _block_labels(dot: str) -> list[str]:
+    return re.findall(r'^\s+b\d+ \[label="([^"\\]*)\\n', dot, re.M)
+
+
+def test_block_view_draws_one_box_per_named_quantity_of_a_step():
+    g = captured(4)[0]
+    dot = g.to_dot(view="block")
+    labels = _block_labels(dot)
+    assert labels.count("h_t") == 4 and labels.count("C_t") == 4 and labels.count("x_t") == 4
+    assert labels.count("h_0") == 1 and "tanh" not in labels and "matmul" not in labels
+    assert step_clusters(dot) == ["t=1", "t=2", "t=3", "t=4"]
+    h = [f"b{n.id}" for n in g.named("h_t")]
+    assert "{ rank=same; " + " ".join(h) + "; }" in dot   # h_1 … h_4 on one row
+    for a, b in zip(h, h[1:]):   # h_{t−1} → h_t: a straight recurrent arrow
+        assert re.search(rf"^  {a} -> {b} \[.*style=bold, constraint=false", dot, re.M)
+    w = g.parameter("W_hh")
+    assert len(re.findall(rf"^  n{w.id} -> b\d+ \[.*label=\"[\d.e-]+\"", dot, re.M)) == 4
+
+
+def test_block_view_of_an_lstm_shows_gates_and_both_states():
+    from tinygrad_rnn.gallery import lstm_layer
+    labels = _block_labels(lstm_layer(4).to_dot(view="block"))
+    for name in ("input_gate", "forget_gate", "candidate", "output_gate", "c_t", "h_t"):
+        assert labels.count(name) == 4, name
+    assert {"h_0", "c_0"} <= set(labels)
+
+
+def test_block_view_of_a_long_unroll_shows_the_first_and_last_steps():
+    dot = captured(30)[0].to_dot(view="block")
+    assert step_clusters(dot) == ["t=1", "t=2", "t=3", "t=28", "t=29", "t=30"]
+    assert "⋯ 24 steps ⋯" in dot

@@ -82,6 +82,14 @@ def _main(argv: list[str]) -> int:
     demo.add_argument("--list", action="store_true")
     render = sub.add_parser("render", help="regenerate the graph gallery")
     render.add_argument("--gallery", metavar="DIR", required=True)
+    explore = sub.add_parser("explore", help="write the interactive explorer (one HTML file) "
+                             "of an nn.LSTM/GRU/RNN")
+    explore.add_argument("--model", choices=("lstm", "gru", "rnn"), default="lstm")
+    for flag, default in (("--input-size", 3), ("--hidden-size", 4), ("--steps", 10),
+                          ("--batch", 1), ("--layers", 1), ("--seed", 0)):
+        explore.add_argument(flag, type=int, default=default)
+    explore.add_argument("--bidirectional", action="store_true")
+    explore.add_argument("--out", default="explorer.html", help="the HTML file to write")
     if not argv:
         ap.print_help()
         return 0
@@ -112,10 +120,27 @@ def _main(argv: list[str]) -> int:
         except GraphvizNotFound as e:
             raise UserError(str(e)) from None
         return 0
+    if args.command == "explore":
+        return _explore(args, rest)
     if rest:  # parse_known_args let them through; no command takes them
         ap.error(f"unrecognized arguments: {' '.join(rest)}")
     ap.print_help()
     return 2
+
+
+def _explore(args, rest: list[str]) -> int:
+    from tinygrad_rnn.explore import model_explorer
+    if rest:
+        raise UserError(f"explore: unrecognized arguments: {' '.join(rest)}")
+    _check_writable(os.path.dirname(os.path.abspath(args.out)), "--out")
+    try:
+        page = model_explorer(args.model, args.input_size, args.hidden_size, args.steps, args.batch,
+                              args.layers, args.bidirectional, args.seed)
+    except ValueError as e:
+        raise UserError(f"explore: {e}") from None
+    path = page.save(args.out)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): open it in a browser")
+    return 0
 
 
 def _run(demo_main, rest: list[str]):

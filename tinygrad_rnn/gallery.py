@@ -92,6 +92,15 @@ def layered(T: int = 4, **options) -> Graph:
     return _captured(loss, loss)
 
 
+def lstm_layer(T: int = 4) -> Graph:
+    """nn.LSTM(3, 4) over T steps, L = Σ_t ‖h_t‖², after backward."""
+    tg.manual_seed(10)
+    lstm = nn.LSTM(3, 4).double()
+    out, _ = lstm(tg.randn(T, 1, 3, dtype=F64, name="x"))
+    loss = _loss_of(out)
+    return _captured(loss, loss)
+
+
 def tanh_vs_lstm(T: int = 30) -> Graph:
     """A tanh RNN and an LSTM read the same 30 inputs; the loss sees only the last output."""
     tg.manual_seed(5)
@@ -206,6 +215,12 @@ def entries() -> list[tuple[str, Graph, dict]]:
         ("rnn_unrolled", forward, dict(view="unrolled", title="The notes' RNN unrolled over 4 "
                                        "steps: h_t = tanh(W h_{t−1} + U x_t), C = Σ_t C(t)")),
         ("rnn_unrolled_gradients", with_grads, dict(view="unrolled", title=RNN_GRADIENTS_TITLE)),
+        ("rnn_block_gradients", with_grads, dict(
+            view="block", title="Block view: one box per quantity of a step (x_t, h_t, C(t)); "
+            "h_{t−1} → h_t runs straight across; W, U, V once, each arrow one step's share")),
+        ("lstm_block", lstm_layer(), dict(
+            view="block", title="nn.LSTM over 4 steps, block view: the gates, c_t and h_t of "
+            "each step; c_{t−1} → c_t and h_{t−1} → h_t carry the memory")),
         ("rnn_rolled", forward, dict(view="rolled", title="The same RNN rolled: one cell and its "
                                      "recurrence t−1 → t")),
         ("lstm_cell", lstm_cell(), dict(view="unrolled", title="One LSTM cell expanded into its "
@@ -233,8 +248,33 @@ def entries() -> list[tuple[str, Graph, dict]]:
     ]
 
 
+def explorer():
+    """The gallery's explorer page: an 8-step nn.LSTM (``tinygrad-rnn explore --steps 8``)."""
+    from tinygrad_rnn.explore import model_explorer
+    return model_explorer("lstm", input_size=3, hidden_size=4, steps=8)
+
+
+# the screenshot: collapsed, the last step open, backward two-fifths played (t = 8..6 arrived)
+EXPLORER_SHOT = "#view=collapsed&open=t8&k={k}"
+
+
+def render_explorer(directory: str | Path) -> list[Path]:
+    """``explorer.html`` and, where Chromium is installed, ``explorer.png`` (a screenshot)."""
+    from tinygrad_rnn import browser
+    page = explorer()
+    path = page.save(Path(directory) / "explorer.html")
+    if browser.chromium() is None:
+        print("explorer.png: no Chromium to take the screenshot (apt-get install chromium)")
+        return [path]
+    shot = browser.screenshot(path, Path(directory) / "explorer.png",
+                              EXPLORER_SHOT.format(k=len(page.graph.backward_log) * 2 // 5),
+                              size="2700,560")
+    return [path, shot]
+
+
 def render_gallery(directory: str | Path) -> list[Path]:
-    """Write every gallery picture into ``directory`` (.dot, .svg and a .png preview)."""
+    """Write every gallery picture into ``directory`` (.dot, .svg and a .png preview), and
+    the explorer page with its screenshot."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
@@ -246,4 +286,6 @@ def render_gallery(directory: str | Path) -> list[Path]:
         except GraphvizNotFound as err:  # the .dot is written all the same
             print(f"{name}: {err}")
             written.append(directory / f"{name}.dot")
+    written += render_explorer(directory)
+    print(f"wrote {directory / 'explorer.html'}")
     return written

@@ -124,12 +124,17 @@ _PARAM_SYMBOLS = {"weight_hh": "W_hh", "weight_ih": "W_ih", "bias_hh": "b_hh", "
 _PARAM_NAME = re.compile(r"^(weight_hh|weight_ih|bias_hh|bias_ih|weight_hr)(?:_l(\d+))?(_reverse)?$")
 
 
+_GENERIC = {"weight", "bias"}  # names that say nothing without their module: kept with it
+
+
 def short_name(name: str) -> str:
-    """``'lstm.weight_hh_l1_reverse'`` → ``'W_hh l1←'``; other names lose their module prefix."""
-    last = name.rsplit(".", 1)[-1]
+    """``'lstm.weight_hh_l1_reverse'`` → ``'W_hh l1←'``; other names lose their module prefix,
+    except a bare ``weight``/``bias``: ``'encoder.embedding.weight'`` → ``'embedding.weight'``."""
+    parts = name.rsplit(".", 2)
+    last = parts[-1]
     m = _PARAM_NAME.match(last)
     if not m:
-        return last
+        return ".".join(parts[-2:]) if last in _GENERIC and len(parts) > 1 else last
     layer = f" l{m.group(2)}" if m.group(2) not in (None, "0") else ""
     return _PARAM_SYMBOLS[m.group(1)] + layer + ("←" if m.group(3) else "")
 
@@ -236,6 +241,11 @@ class Graph:
         self.nodes = nodes
         self.edges = edges
         self._nx: nx.DiGraph | None = None
+        # with a recorder: every message (consumer id, input index, producer id, ‖message‖) in
+        # the order backward sent it, and per parameter its messages mapped back to its layout
+        # (through W_hh.T), as (position in the log, array): what the explorer plays back
+        self.backward_log: list[tuple[int, int, int, float]] = []
+        self.param_messages: dict[int, list] = {}
 
     # ---- gradients ---------------------------------------------------------------------
     def _read_messages(self, recorder: MessageRecorder, ids: dict, roots: list) -> None:
@@ -246,6 +256,8 @@ class Graph:
                 continue
             a = _host64(g)
             p = ids[producer]
+            self.backward_log.append((ids[consumer], i, p, norm(a)))
+            self._to_parameter(len(self.backward_log) - 1, ids[consumer], producer, a, ids)
             totals[p] = a if p not in totals else totals[p] + a
             key = (ids[consumer], i)
             edge_grads[key] = a if key not in edge_grads else edge_grads[key] + a
@@ -260,6 +272,19 @@ class Graph:
             a = edge_grads.get((e.dst, e.index))
             if a is not None:
                 e.grad_norm = norm(a)
+
+    def _to_parameter(self, position: int, consumer: int, producer: Node, a, ids: dict) -> None:
+        """Note a message that reaches a parameter, directly or through views of it (a
+        view's own message to the parameter is their sum, so it is not noted again)."""
+        node = self.nodes[ids[producer]]
+        if node.kind != "parameter" and node.alias_of is None or \
+                self.nodes[consumer].alias_of is not None:
+            return
+        while node.alias_of is not None:  # undo W_hh.T (and reshapes) back to W_hh's layout
+            a = _VIEW_BACK[producer.op.name](a, producer.attrs)
+            producer = producer.inputs[0]
+            node = self.nodes[ids[producer]]
+        self.param_messages.setdefault(node.id, []).append((position, a))
 
     @property
     def has_gradients(self) -> bool:
@@ -372,9 +397,27 @@ class Graph:
         return [nodes[c] for c in sorted({c for o in own for c in G.successors(o)} - own)]
 
     def fan_out(self) -> dict[str, int]:
-        """For each parameter, how many time steps use it (its consumers' distinct steps)."""
-        return {self._param_key(p): len({c.step for c in self.uses(p) if c.step is not None})
-                for p in self.parameters}
+        """For each parameter, how many time steps use it: the distinct steps of its consumers,
+        followed through ops outside any step (a layer's input projection x W_ihᵀ, made once
+        for all steps and sliced by each)."""
+        return {self._param_key(p): len(self.steps_using(p)) for p in self.parameters}
+
+    def steps_using(self, param: GraphNode) -> set[int]:
+        """The time steps that use ``param``, directly or through step-less ops."""
+        G, nodes = self._G(), self.nodes
+        steps: set[int] = set()
+        seen: set[int] = set()
+        work = [c.id for c in self.uses(param)]
+        while work:
+            c = work.pop()
+            if c in seen:
+                continue
+            seen.add(c)
+            if nodes[c].step is not None:
+                steps.add(nodes[c].step)
+            elif nodes[c].kind == "op":  # outside steps: whatever it feeds uses param too
+                work.extend(G.successors(c))
+        return steps
 
     def lanes(self) -> list[tuple[str, ...]]:
         """The scope paths that hold time steps (one per layer/direction), in creation order."""
@@ -419,7 +462,7 @@ class Graph:
 
     # ---- drawing (see render.py) -------------------------------------------------------------
     def to_dot(self, view: str = "auto", **options) -> str:
-        """The graphviz DOT text of a view ("unrolled", "rolled", "collapsed" or "auto");
+        """The graphviz DOT text of a view ("block", "unrolled", "rolled", "collapsed" or "auto");
         deterministic: the same model and input give the same bytes. Options: see
         :func:`tinygrad_rnn.render.to_dot`."""
         from tinygrad_rnn.render import to_dot
@@ -435,13 +478,28 @@ class Graph:
         from tinygrad_rnn.render import render
         return render(self, path, format=format, view=view, open=open, **options)
 
+    def source(self, view: str = "auto", **options):
+        """A ``graphviz.Source`` of a view, for notebooks: ``g.source(view="rolled")`` shows it
+        inline. Without graphviz's ``dot`` Jupyter shows how to install it instead."""
+        from tinygrad_rnn.render import source
+        return source(self, view=view, **options)
+
+    def to_html(self, path: str | Path, **options) -> Path:
+        """Write the explorer, one self-contained HTML file (see :mod:`tinygrad_rnn.explore`)."""
+        from tinygrad_rnn.explore import Explorer
+        return Explorer(self, **options).save(path)
+
+    def explorer(self, **options):
+        """The explorer as an object Jupyter shows inline (``_repr_html_``)."""
+        from tinygrad_rnn.explore import Explorer
+        return Explorer(self, **options)
+
     def _repr_svg_(self) -> str | None:
         from tinygrad_rnn.render import svg_or_none
         return svg_or_none(self)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        svg = self._repr_svg_()
-        bundle = {"text/plain": repr(self)}
-        if svg is not None:
-            bundle["image/svg+xml"] = svg
-        return bundle
+        from tinygrad_rnn.render import dot_program, missing_dot_bundle
+        if dot_program() is None:  # say so, rather than showing only the repr
+            return missing_dot_bundle(repr(self))
+        return {"text/plain": repr(self), "image/svg+xml": self._repr_svg_()}

@@ -10,7 +10,9 @@ floats are rounded, and nothing depends on memory addresses or dict hashing of o
 
 from __future__ import annotations
 
+import html
 import math
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,9 +21,10 @@ from tinygrad_rnn import views
 from tinygrad_rnn.graph import Graph
 
 FORMATS = ("svg", "png", "pdf", "dot")
-VIEWS = ("auto", "unrolled", "rolled", "collapsed")
+VIEWS = ("auto", "unrolled", "rolled", "collapsed", "block")
 UNROLLED_MAX_STEPS = 40   # dot 2.43 gives up on ~100 step clusters ("trouble in init_rank")
 COLLAPSED_MAX_STEPS = 200
+BLOCK_MAX_STEPS = 8
 # dot's time to lay out clusters grows with (boxes + arrows) × clusters ("layout work"). Measured
 # with dot 2.43 on nn.LSTM graphs, unrolled (s = seconds to SVG; 2 shared cores):
 #   1 layer, T=15/30: 22k/39k → 0.4/1.9 s; with gradients T=20/30/40: 19k/41k/70k → 3.0/5.5/11.4 s
@@ -35,9 +38,9 @@ DOT_TIMEOUT_S = 60.0         # and stops dot after this long (render(..., timeou
 PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c",
            "#bd0026", "#800026")
 _FILL = {"parameter": "#dbe9f6", "input": "#eeeeee", "op": "#ffffff", "output": "#fde0c5",
-         "cell": "#f4f4f4", "skip": "#ffffff"}
+         "cell": "#f4f4f4", "skip": "#ffffff", "block": "#ffffff"}
 _SHAPE = {"parameter": "box", "input": "box", "op": "ellipse", "output": "doubleoctagon",
-          "cell": "box", "skip": "plaintext"}
+          "cell": "box", "skip": "plaintext", "block": "box"}
 
 
 class GraphvizNotFound(RuntimeError):
@@ -77,10 +80,18 @@ class ColourScale:
             return None
         return PALETTE[round(self.position(norm) * (len(PALETTE) - 1))]
 
+    def light_text(self, norm: float) -> bool:
+        """White text reads better than black on the darker half of the palette."""
+        return self.position(norm) > 0.6
+
+    def _legend_text(self, decade: int) -> str:
+        text = f"1e{decade}"
+        return f'<font color="white">{text}</font>' if self.light_text(10.0 ** decade) else text
+
     def legend(self) -> str:
         decades = list(range(int(self.lo), int(self.hi) + 1))
         step = max(1, math.ceil(len(decades) / 9))
-        cells = "".join(f'<td bgcolor="{self.colour(10.0 ** d)}">1e{d}</td>'
+        cells = "".join(f'<td bgcolor="{self.colour(10.0 ** d)}">{self._legend_text(d)}</td>'
                         for d in decades[::step])
         return (f'  legend [shape=plaintext, label=<<table border="0" cellborder="1" '
                 f'cellspacing="0" cellpadding="4"><tr><td colspan="{len(decades[::step])}">'
@@ -92,10 +103,15 @@ def _pick_view(graph: Graph, view: str, first_last: int | None) -> tuple[str, in
         raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
     n_steps = len(graph.steps)
     if view == "auto":
-        view = "unrolled" if n_steps <= UNROLLED_MAX_STEPS and len(graph) <= 3000 else "collapsed"
+        if n_steps and any(n.name and n.kind == "op" and n.step is not None for n in graph.nodes):
+            view = "block"  # named quantities in the steps: draw them as the notes do
+        else:
+            view = "unrolled" if n_steps <= UNROLLED_MAX_STEPS and len(graph) <= 3000 else "collapsed"
     if first_last is None:
         if view == "unrolled" and n_steps > UNROLLED_MAX_STEPS:
             first_last = 3
+        elif view == "block" and n_steps > BLOCK_MAX_STEPS:
+            first_last = 3  # first and last 3 steps: a 30-step picture still fits a slide
         elif view == "collapsed" and n_steps > COLLAPSED_MAX_STEPS:
             first_last = 10
     return view, first_last
@@ -114,8 +130,12 @@ def _drawing(graph: Graph, view: str, first_last: int | None, gradients: bool | 
     view, steps_shown = _pick_view(graph, view, first_last)
     if gradients is None:
         gradients = graph.has_gradients and view != "rolled"
-    if view == "unrolled":
-        drawing = views.unrolled(graph, steps_shown, gradients)
+    if view in ("unrolled", "block"):
+        if view == "block":
+            from tinygrad_rnn.blocks import block
+            drawing = block(graph, steps_shown, gradients)
+        else:
+            drawing = views.unrolled(graph, steps_shown, gradients)
         if asked != "auto" or layout_work(drawing) <= AUTO_WORK_LIMIT:
             return drawing, gradients, view
         view, steps_shown = _pick_view(graph, "collapsed", first_last)
@@ -129,7 +149,8 @@ def to_dot(graph: Graph, view: str = "auto", first_last: int | None = None,
            title: str | None = None) -> str:
     """DOT text for one view of ``graph``.
 
-    ``view``: "unrolled", "rolled", "collapsed", or "auto" (unrolled up to 40 steps when dot
+    ``view``: "block", "unrolled", "rolled", "collapsed", or "auto" (block when the steps have
+    named quantities, first and last 3 steps past 8; otherwise unrolled up to 40 steps when dot
     can lay it out quickly, see AUTO_WORK_LIMIT; else collapsed). ``first_last=k`` draws only
     the first and last k steps (auto for long graphs). ``gradients``: colour by ‖grad‖
     (default: when the graph has gradients). ``grad_range=(lo, hi)`` fixes the colour scale,
@@ -140,14 +161,14 @@ def to_dot(graph: Graph, view: str = "auto", first_last: int | None = None,
 
 def _dot_text(graph: Graph, view: str = "auto", first_last: int | None = None,
               gradients: bool | None = None, grad_range: tuple[float, float] | None = None,
-              title: str | None = None) -> tuple[str, int, str]:
-    """(DOT text, its layout work, the view drawn)."""
+              title: str | None = None) -> tuple[str, int, str, views.Drawing]:
+    """(DOT text, its layout work, the view drawn, the drawing)."""
     drawing, gradients, view = _drawing(graph, view, first_last, gradients)
     scale = None
     if gradients:
         scale = ColourScale.fit([b.grad for b in drawing.boxes] + [a.grad for a in drawing.arrows],
                                 grad_range)
-    return _write(drawing, scale, title), layout_work(drawing), view
+    return _write(drawing, scale, title), layout_work(drawing), view, drawing
 
 
 def _box_line(box: views.Box, scale: ColourScale | None, indent: str) -> str:
@@ -156,18 +177,28 @@ def _box_line(box: views.Box, scale: ColourScale | None, indent: str) -> str:
     if scale is not None and box.kind != "skip":
         colour = scale.colour(box.grad)
         fill = colour or "#e0e0e0"
-        if colour and scale.position(box.grad) > 0.6:
+        if colour and scale.light_text(box.grad):
             attrs.append("fontcolor=white")
     if box.kind == "parameter":
         attrs.append('style="rounded,filled,bold"')
+    elif box.kind == "block":
+        attrs.append('style="rounded,filled"')
     elif box.kind != "skip":
         attrs.append('style="filled"')
     attrs.append(f'fillcolor="{fill}"')
+    if box.tooltip:
+        attrs.append(f'tooltip="{_escape(box.tooltip)}"')
     return f"{indent}{box.key} [{', '.join(attrs)}];"
 
 
-def _arrow_line(a: views.Arrow, scale: ColourScale | None, clusters: dict) -> str:
-    attrs = []
+def arrow_tooltip(a: views.Arrow, names: dict) -> str:
+    """Hover text of an arrow: what it joins, and the message's norm when recorded."""
+    text = f"{names.get(a.src, a.src)} → {names.get(a.dst, a.dst)}"
+    return text + (f", ‖message‖ = {a.grad:.2g}" if a.grad is not None else "")
+
+
+def _arrow_line(a: views.Arrow, scale: ColourScale | None, clusters: dict, names: dict) -> str:
+    attrs = [f'tooltip="{_escape(arrow_tooltip(a, names))}"']
     if a.kind == "param":
         attrs += ['color="#4a78a8"', "arrowsize=0.6"]
     elif a.kind == "recurrent":
@@ -192,6 +223,15 @@ def _cluster_label(part: str) -> str:
     return "cell at time t" if part == "t" else part
 
 
+def _cluster_ids(drawing: views.Drawing) -> dict:
+    """Cluster path → its number in the DOT text (in the order the boxes first enter it)."""
+    first_seen: dict = {}
+    for box in drawing.boxes:
+        for depth in range(1, len(box.cluster) + 1):
+            first_seen.setdefault(box.cluster[:depth], len(first_seen))
+    return first_seen
+
+
 def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None) -> str:
     """Emit clusters by walking the boxes sorted by cluster path (a loop, not a recursion)."""
     label = f', label="{_escape(title)}"' if title else ""
@@ -200,10 +240,7 @@ def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None)
              f'ranksep=0.35, newrank=true, compound=true, labelloc=t{label}];',
              '  node [fontname="Helvetica", fontsize=10, margin="0.06,0.03", height=0.3];',
              '  edge [fontname="Helvetica", fontsize=8, arrowsize=0.7, color="#555555"];']
-    first_seen: dict = {}
-    for box in drawing.boxes:
-        for depth in range(1, len(box.cluster) + 1):
-            first_seen.setdefault(box.cluster[:depth], len(first_seen))
+    first_seen = _cluster_ids(drawing)
     order = sorted(drawing.boxes, key=lambda b: [first_seen[b.cluster[:d]]
                                                  for d in range(1, len(b.cluster) + 1)])
     open_path: tuple = ()
@@ -244,7 +281,9 @@ def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None)
                   for box in step]
     if axis:
         lines.append("  { rank=min; " + " ".join(axis) + "; }")
-    lines += [_arrow_line(a, scale, first_seen) for a in drawing.arrows]
+    lines += ["  { rank=same; " + " ".join(keys) + "; }" for keys in drawing.same_rank]
+    names = {b.key: b.label.split("\n")[0] for b in drawing.boxes}
+    lines += [_arrow_line(a, scale, first_seen, names) for a in drawing.arrows]
     if scale is not None:
         lines.append(scale.legend())
     lines.append("}")
@@ -258,11 +297,42 @@ def dot_program() -> str | None:
     return shutil.which("dot")
 
 
+MISSING_DOT = ("graphviz's `dot` program is not installed, so the graph could not be drawn. "
+               "Install graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install "
+               "graphviz; conda: conda install graphviz), then show it again.")
+
+
 def _missing(what: str) -> GraphvizNotFound:
     return GraphvizNotFound(
         f"{what}, but graphviz's `dot` program is not installed, so it could not be drawn. "
         f"Install graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install "
         f"graphviz; conda: conda install graphviz), then render it again.")
+
+
+def missing_dot_bundle(plain: str) -> dict:
+    """What a notebook shows in place of a picture when ``dot`` is missing: how to install it."""
+    return {"text/plain": f"{plain}\n{MISSING_DOT}",
+            "text/html": f"<pre>{html.escape(plain)}</pre><p style=\"color:#a00\"><b>Not drawn:"
+                         f"</b> {html.escape(MISSING_DOT)}</p>"}
+
+
+_TITLE = re.compile(r"<title>([^<]*)</title>")
+
+
+def titled_svg(svg: str, drawing: views.Drawing) -> str:
+    """dot writes each node's id (``<title>n12</title>``) as its hover text: put the node's
+    description there instead, and ``W → matmul, ‖message‖ = …`` on arrows."""
+    tips = {b.key: b.tooltip or b.label.replace("\n", " ") for b in drawing.boxes}
+    names = {b.key: b.label.split("\n")[0] for b in drawing.boxes}
+    for a in drawing.arrows:
+        tips.setdefault(f"{a.src}->{a.dst}", arrow_tooltip(a, names))
+    for path, k in _cluster_ids(drawing).items():
+        tips[f"cluster_{k}"] = "/".join(path)
+
+    def title(m: re.Match) -> str:
+        key = html.unescape(m.group(1))
+        return f"<title>{html.escape(tips[key], quote=False)}</title>" if key in tips else m.group(0)
+    return _TITLE.sub(title, svg)
 
 
 _HINT = ("Draw fewer boxes: view='collapsed' (one box per step), or the first and last k "
@@ -312,7 +382,7 @@ def render(graph: Graph, path: str | Path, format: str = "svg", view: str = "aut
     base = path.with_suffix("") if path.suffix.lstrip(".") in FORMATS else path
     dot_path = base.parent / (base.name + ".dot")
     dot_path.parent.mkdir(parents=True, exist_ok=True)
-    text, work, drawn = _dot_text(graph, view=view, **options)
+    text, work, drawn, drawing = _dot_text(graph, view=view, **options)
     dot_path.write_text(text, encoding="utf-8")
     if format == "dot":
         return dot_path
@@ -320,6 +390,8 @@ def render(graph: Graph, path: str | Path, format: str = "svg", view: str = "aut
     out = base.parent / (base.name + "." + format)
     _run_dot([f"-T{format}", str(dot_path), "-o", str(out)], f"{dot_path} was written",
              timeout=timeout)
+    if format == "svg":
+        out.write_text(titled_svg(out.read_text(encoding="utf-8"), drawing), encoding="utf-8")
     if open:
         import graphviz  # its viewer knows each platform's "open this file"
         graphviz.view(str(out))
@@ -330,6 +402,21 @@ def svg_or_none(graph: Graph, timeout: float | None = DOT_TIMEOUT_S, **options) 
     """SVG text of the default view (for notebooks), or None when ``dot`` is missing."""
     if dot_program() is None:
         return None
-    text, work, drawn = _dot_text(graph, **options)
+    text, work, drawn, drawing = _dot_text(graph, **options)
     _check_size(work, drawn, "nothing was written")
-    return _run_dot(["-Tsvg"], "the graph", text.encode(), timeout=timeout).decode()
+    return titled_svg(_run_dot(["-Tsvg"], "the graph", text.encode(), timeout=timeout).decode(),
+                      drawing)
+
+
+def source(graph: Graph, view: str = "auto", **options):
+    """A ``graphviz.Source`` of one view (notebooks show it inline); without ``dot`` it shows
+    how to install graphviz instead of failing or printing bare DOT text."""
+    import graphviz
+
+    class Source(graphviz.Source):
+        def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+            if dot_program() is None:
+                return missing_dot_bundle(f"<graphviz.Source of the {view} view>")
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+
+    return Source(to_dot(graph, view=view, **options))

@@ -5,6 +5,7 @@
 * ``rolled``: the time steps folded into one cell; the state a step hands to the next is
   drawn as a ``t−1 → t`` arrow (the dynamical-system picture of the notes).
 * ``collapsed``: one box per time step (or per scope), so a 100-step graph stays readable.
+* ``block`` (the default when steps have named quantities) is in :mod:`tinygrad_rnn.blocks`.
 
 ``first_last=k`` keeps the first k and the last k steps and puts one ``⋯`` box per lane in
 place of the others. Every walk here is a loop over node and edge lists: no recursion.
@@ -25,6 +26,7 @@ class Box:
     kind: str                  # parameter | input | op | output | cell | skip
     cluster: tuple = ()        # scope path of the clusters it sits in
     grad: float | None = None  # gradient norm shown by colour in gradient mode
+    tooltip: str | None = None  # hover text: what the box is, never its DOT id
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Drawing:
     title: str
     rankdir: str = "BT"        # BT: each step reads bottom (x_t) to top; steps left to right
     chains: list = field(default_factory=list)  # per lane, per step its boxes: kept in time order
+    same_rank: list = field(default_factory=list)  # groups of boxes on one row (h_1 … h_T)
 
 
 def _shape(shape: tuple) -> str:
@@ -70,6 +73,24 @@ def node_label(n: GraphNode, gradients: bool) -> str:
     if gradients and n.grad is not None:
         lines.append(("Σ " if n.kind == "parameter" else "") + f"‖g‖={n.grad.norm:.2g}")
     return "\n".join(lines)
+
+
+def sci(v: float) -> str:
+    """2.1e-4 rather than 0.00021 or 2.1e-04: short, and comparable across decades."""
+    mantissa, exponent = f"{v:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def node_tooltip(n: GraphNode) -> str:
+    """``h_t at t=3 in lstm/l0/fwd: mul, 2×4, ‖∂L/∂h_t‖ = 2.1e-4``: the node, named."""
+    name = n.short_name if n.name else (n.op if n.kind == "op" else n.kind)
+    where = f" at t={n.step}" if n.step is not None else ""
+    lane = "/".join(n.lane)
+    text = name + where + (f" in {lane}" if lane else "") + ": "
+    text += (n.op + ", " if n.kind == "op" and n.name else "") + _shape(n.shape)
+    if n.grad is not None:
+        text += f", ‖∂L/∂{name}‖ = {sci(n.grad.norm)}"
+    return text
 
 
 def _kind(n: GraphNode) -> str:
@@ -137,7 +158,7 @@ def unrolled(g: Graph, first_last: int | None = None, gradients: bool = False) -
             chains.setdefault(lane, {}).setdefault(where.step, []).append(f"n{n.id}")
         key_of[n.id] = f"n{n.id}"
         boxes.append(Box(f"n{n.id}", node_label(n, gradients), _kind(n), where.scope,
-                         n.grad.norm if n.grad is not None else None))
+                         n.grad.norm if n.grad is not None else None, node_tooltip(n)))
     arrows: dict = {}
     for e in g.edges:
         src, dst = g.nodes[e.src], g.nodes[e.dst]
@@ -175,14 +196,17 @@ def rolled(g: Graph, gradients: bool = False) -> Drawing:
             first_use.setdefault(e.src, (e.dst, e.index))
     role_of, boxes, roles, occurrences = {}, [], {}, {}
 
-    def place(n: GraphNode, role, where: GraphNode) -> None:
+    def place(n: GraphNode, role, where: GraphNode, unnamed: str = "x_t") -> None:
         if role not in roles:
             roles[role] = f"r{len(roles)}"
             label = node_label(n, False).split("\n")
             if n.kind == "input" and not n.name:
-                label[0] = "x_t"
+                label[0] = unnamed
             within = where.scope[len(where.step_scope):]
-            boxes.append(Box(roles[role], "\n".join(label), _kind(n), where.lane + ("t",) + within))
+            tip = " ".join(label) + (f" in {'/'.join(where.lane)}" if where.lane else "") + \
+                ", one box for every time step"
+            boxes.append(Box(roles[role], "\n".join(label), _kind(n), where.lane + ("t",) + within,
+                             tooltip=tip))
         role_of[n.id] = roles[role]
 
     for n in g.nodes:
@@ -194,15 +218,24 @@ def rolled(g: Graph, gradients: bool = False) -> Drawing:
         if n.step is None or n.is_output:
             role_of[n.id] = f"n{n.id}"
             boxes.append(Box(f"n{n.id}", node_label(n, gradients), _kind(n), n.lane,
-                             n.grad.norm if n.grad is not None else None))
+                             n.grad.norm if n.grad is not None else None, node_tooltip(n)))
             continue
         what = (n.lane, n.scope[len(n.step_scope):], n.op, n.name)
         k = occurrences.get((n.step_scope, what), 0)
         occurrences[(n.step_scope, what)] = k + 1
         place(n, (what, k), n)
+    carried_into = {}  # (consumer's role, input slot) → a state an earlier step hands over
+    for e in g.edges:
+        src, dst = g.nodes[e.src], g.nodes[e.dst]
+        if src.step is not None and dst.step is not None and src.lane == dst.lane \
+                and src.step < dst.step and e.dst in role_of:
+            carried_into.setdefault((role_of[e.dst], e.index), src)
     for i in homes:  # an input takes the role of its consumer's slot (x_t feeds U @ x_t)
         consumer, index = first_use[i]
-        place(g.nodes[i], ("input", role_of[consumer], index), homes[i])
+        state = carried_into.get((role_of[consumer], index))
+        # where later steps get a state from the step before, the input is the initial state
+        unnamed = "x_t" if state is None else _initial_name(state)
+        place(g.nodes[i], ("input", role_of[consumer], index), homes[i], unnamed)
     arrows: dict = {}
     for e in g.edges:
         src, dst = g.nodes[e.src], g.nodes[e.dst]
@@ -220,6 +253,12 @@ def rolled(g: Graph, gradients: bool = False) -> Drawing:
     return Drawing(boxes, out, "rolled")
 
 
+def _initial_name(state: GraphNode) -> str:
+    """h_t → h_0, c_t → c_0: the name of the state a recurrence starts from."""
+    name = state.short_name if state.name else ""
+    return name[:-2] + "_0" if name.endswith("_t") else "initial state"
+
+
 def collapsed(g: Graph, first_last: int | None = None, gradients: bool = False) -> Drawing:
     """One box per time step (per scope outside steps); parameters and outputs stay nodes."""
     hidden = _hidden_steps(g, first_last)
@@ -233,7 +272,7 @@ def collapsed(g: Graph, first_last: int | None = None, gradients: bool = False) 
         if n.kind == "parameter" or n.is_output or not where.scope:
             key_of[n.id] = f"n{n.id}"
             boxes.append(Box(f"n{n.id}", node_label(n, gradients), _kind(n), (),
-                             n.grad.norm if n.grad is not None else None))
+                             n.grad.norm if n.grad is not None else None, node_tooltip(n)))
             continue
         if where.step in hidden:
             if where.lane not in skips:

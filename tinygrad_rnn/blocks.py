@@ -1,0 +1,177 @@
+"""The "block" view: one box per named quantity of a time step, as the notes draw the network.
+
+Inside each step the named nodes (x_t, the gates, c_t, h_t, C(t), …) are the boxes; an
+unnamed op is folded into the named node it feeds (the four slices and the sigmoid are the
+gate; reshape → log_softmax → … → C(t) is the step's loss, one box). Unnamed ops that feed
+several named ones (an LSTM's pre-activation x W_ihᵀ + h W_hhᵀ + b) are one box of their own.
+The same quantity sits on the same row in every step, so the recurrence h_{t−1} → h_t is a
+straight horizontal arrow; time runs left to right, the inputs at the bottom. Shared
+parameters are drawn once, with one arrow per step (labelled with that step's contribution
+in gradient mode) and their total on the box.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tinygrad_rnn.graph import Graph, GraphNode
+from tinygrad_rnn.views import (
+    Arrow,
+    Box,
+    Drawing,
+    _connect,
+    _finish,
+    _hidden_steps,
+    _hypot,
+    _input_homes,
+    _kind,
+    _shape,
+    _skip_box,
+    node_label,
+    node_tooltip,
+    sci,
+)
+
+
+def _cluster(n: GraphNode, homes: dict) -> tuple:
+    where = homes.get(n.id, n)
+    return where.scope if where.step is None else where.step_scope
+
+
+def _name(n: GraphNode, homes: dict) -> str:
+    """A node's label: its name; an unnamed input read inside a step is that step's x_t."""
+    if n.name:
+        return n.short_name
+    return "x_t" if n.kind == "input" and n.id in homes else n.op
+
+
+def _blocks(g: Graph, homes: dict) -> dict[int, tuple]:
+    """node id → its block: ("n", id) of a named node, or ("ops", cluster, targets, after)."""
+    consumers: dict = {}
+    for e in g.edges:
+        consumers.setdefault(e.src, []).append(e.dst)
+    block: dict[int, tuple] = {}
+    targets: dict[int, frozenset] = {}
+    after: set[int] = set()  # computed from some step's result: not part of the input side
+    for n in g.nodes:
+        if n.step is not None or any(i in after for i in n.inputs):
+            after.add(n.id)
+    for n in reversed(g.nodes):  # consumers come after their inputs: walk back
+        if n.alias_of is not None or n.kind == "parameter":
+            continue
+        if n.name or n.kind == "input" or n.is_output:
+            block[n.id] = ("n", n.id)
+            targets[n.id] = frozenset([n.id])
+            continue
+        home = _cluster(n, homes)
+        found = frozenset().union(*[targets.get(c, frozenset()) for c in consumers.get(n.id, [])
+                                    if _cluster(g.nodes[c], homes) == home])
+        targets[n.id] = found
+        block[n.id] = ("n", next(iter(found))) if len(found) == 1 else \
+            ("ops", home, found, n.id in after)
+    return block
+
+
+def block(g: Graph, first_last: int | None = None, gradients: bool = False) -> Drawing:
+    """The block view of ``g`` (see the module's docstring)."""
+    from tinygrad_rnn.explore import _initial_states  # h_0 / c_0 for nn layers' zero states
+    hidden = _hidden_steps(g, first_last)
+    homes = _input_homes(g)
+    initial = _initial_states(g)
+    of = _blocks(g, homes)
+    members: dict[tuple, list] = {}
+    for n in g.nodes:
+        if n.id in of:
+            members.setdefault(of[n.id], []).append(n)
+    boxes, key_of, skips, chains, rows = [], {}, {}, {}, {}
+    for n in g.nodes:
+        if n.kind == "parameter":
+            key_of[n.id] = f"n{n.id}"
+            boxes.append(Box(f"n{n.id}", node_label(n, gradients), "parameter", (),
+                             n.grad.norm if n.grad is not None else None, node_tooltip(n)))
+    for b, ns in members.items():
+        head = g.nodes[b[1]] if b[0] == "n" else ns[-1]  # the named node, or the last op
+        where = homes.get(head.id, head)
+        lane = where.lane
+        if where.step in hidden:
+            if lane not in skips:
+                skips[lane] = _skip_box(lane, hidden)
+                boxes.append(skips[lane])
+                chains.setdefault(lane, {}).setdefault(min(hidden), [skips[lane].key])
+            for n in ns:
+                key_of[n.id] = skips[lane].key
+            continue
+        key = f"b{head.id}"
+        for n in ns:
+            key_of[n.id] = key
+        ops = [n.op for n in ns if n.kind == "op"]
+        if b[0] == "n":
+            name = initial.get(head.id) or _name(head, homes)
+            label = [name, _shape(head.shape)]
+            if len(ops) > 1:
+                label[1] += f" · {len(ops)} ops"
+            elif ops and head.name:
+                label[1] = f"{ops[0]} {label[1]}"
+        else:
+            label = [" + ".join(dict.fromkeys(ops)), _shape(head.shape)]
+        if gradients and head.grad is not None:
+            label.append(f"‖g‖={head.grad.norm:.2g}")
+        tip = (label[0] + (f" at t={where.step}" if where.step is not None else "")
+               + (f" in {'/'.join(lane)}" if lane else "")
+               + f": {', '.join(ops) or head.kind}, {_shape(head.shape)}"
+               + (f", ‖∂L/∂{label[0]}‖ = {sci(head.grad.norm)}" if head.grad is not None else ""))
+        kind = "output" if head.is_output else "input" if head.kind == "input" else \
+            "block" if where.step is not None else _kind(head) if len(ns) == 1 else "block"
+        boxes.append(Box(key, "\n".join(label), kind, where.scope if where.step is None
+                         else where.step_scope, head.grad.norm if head.grad is not None else None,
+                         tip))
+        if where.step is not None:
+            chains.setdefault(lane, {}).setdefault(where.step, []).append(key)
+            rows.setdefault((lane, re.sub(r"\(\d+\)", "(t)", label[0])), []).append(key)
+    arrows: dict = {}
+    for e in g.edges:
+        src, dst = g.nodes[e.src], g.nodes[e.dst]
+        a = key_of[src.alias_of] if src.alias_of is not None else key_of.get(e.src)
+        b = key_of.get(e.dst)
+        if a is None or b is None or a == b:
+            continue
+        s = homes.get(src.id, src)
+        kind = "param" if src.kind == "parameter" or src.alias_of is not None else "data"
+        if s.step is not None and dst.step is not None and s.step != dst.step:
+            kind = "recurrent" if s.lane == dst.lane else "carry"
+        if kind == "param" and not a.startswith("skip_") and not b.startswith("skip_"):
+            key = (a, b, kind)
+            old = arrows.get(key)
+            arrows[key] = [Arrow(a, b, kind, _hypot([old[0].grad if old else None, e.grad_norm])),
+                           {dst.step}]
+        else:
+            _connect(arrows, a, b, kind, e.grad_norm, dst.step)
+    out = _finish(arrows, gradients)
+    for arrow in out:
+        if arrow.kind == "recurrent":
+            arrow.label = None
+    same = [keys for keys in rows.values() if len(keys) > 1]
+    return Drawing(boxes, out, "block", chains=[[c[k] for k in sorted(c)] for c in chains.values()],
+                   same_rank=same)
+
+
+def block_heads(g: Graph) -> tuple[dict[int, int], dict[int, str]]:
+    """(node id → the id standing for its block, head id → the block's label): the block view's
+    grouping, for the explorer."""
+    from tinygrad_rnn.explore import _initial_states
+    homes = _input_homes(g)
+    of = _blocks(g, homes)
+    initial = _initial_states(g)
+    members: dict[tuple, list] = {}
+    for n in g.nodes:
+        if n.id in of:
+            members.setdefault(of[n.id], []).append(n)
+    head_of, labels = {}, {}
+    for b, ns in members.items():
+        head = g.nodes[b[1]] if b[0] == "n" else ns[-1]
+        for n in ns:
+            head_of[n.id] = head.id
+        ops = [n.op for n in ns if n.kind == "op"]
+        labels[head.id] = (initial.get(head.id) or _name(head, homes)
+                           if b[0] == "n" else " + ".join(dict.fromkeys(ops)))
+    return head_of, labels
