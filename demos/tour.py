@@ -17,7 +17,7 @@ import tinygrad_rnn as tg
 from demos import linear_rnn, tied_weights
 from demos.common import Summary, parser, progress, setup
 from tinygrad_rnn import gallery, nn
-from tinygrad_rnn.render import GraphvizNotFound
+from tinygrad_rnn.errors import GraphvizNotFound
 from tinygrad_rnn.tasks import text_corpus
 
 TEXT = text_corpus(max_chars=857, lowercase=True)  # the Zen of Python, from the standard library

@@ -6,7 +6,7 @@ from conftest import TORCH, needs_torch
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.ops import DTypeError, ShapeError
+from tinygrad_rnn.errors import DTypeError, ShapeError
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,8 @@ import pytest
 from test_graph import captured
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.explore import RULES, Explorer, model_explorer
+from tinygrad_rnn.explore import RULES, Explorer
+from tinygrad_rnn.gallery import model_explorer
 
 
 def _lstm(T=5, hidden=4):

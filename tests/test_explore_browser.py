@@ -8,7 +8,8 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import browser
-from tinygrad_rnn.explore import Explorer, model_explorer
+from tinygrad_rnn.explore import Explorer
+from tinygrad_rnn.gallery import model_explorer
 
 pytestmark = pytest.mark.skipif(browser.chromium() is None,
                                 reason="no Chromium to open the explorer in (apt-get install "

@@ -5,7 +5,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.ops import DTypeError, ShapeError
+from tinygrad_rnn.errors import DTypeError, ShapeError
 from tinygrad_rnn.tensor import reachable
 
 

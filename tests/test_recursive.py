@@ -5,9 +5,9 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
+from tinygrad_rnn.errors import TreeSyntaxError
 from tinygrad_rnn.tasks import random_trees
 from tinygrad_rnn.tasks.trees import WORDS
-from tinygrad_rnn.trees import TreeSyntaxError
 
 
 @pytest.fixture(autouse=True)

@@ -7,13 +7,13 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
+from tinygrad_rnn.errors import IndexOutOfRange, ShapeError
 from tinygrad_rnn.nn.seq2seq import (
     exponential_schedule,
     inverse_sigmoid_schedule,
     linear_schedule,
     sequence_loss,
 )
-from tinygrad_rnn.ops import IndexOutOfRange, ShapeError
 from tinygrad_rnn.tensor import reachable
 
 BOS, EOS = 1, 2

@@ -16,7 +16,7 @@ from tinygrad_rnn.autograd import (
     scope,
     set_grad_enabled,
 )
-from tinygrad_rnn.backend import DeviceError, float32, float64, int64
+from tinygrad_rnn.backend import float32, float64, int64
 from tinygrad_rnn.checkpoint import load, save
 from tinygrad_rnn.compose import amin, chunk, mean, min, minimum, split, squeeze, transpose, unsqueeze
 from tinygrad_rnn.creation import (
@@ -33,6 +33,15 @@ from tinygrad_rnn.creation import (
     uniform,
     zeros,
     zeros_like,
+)
+from tinygrad_rnn.errors import (
+    CheckpointError,
+    DeviceError,
+    DTypeError,
+    GradcheckError,
+    IndexOutOfRange,
+    LayoutTooBig,
+    ShapeError,
 )
 from tinygrad_rnn.functions import (
     ValuesIndices,
@@ -61,9 +70,8 @@ from tinygrad_rnn.functions import (
     tanh,
     where,
 )
-from tinygrad_rnn.gradcheck import GradcheckError, gradcheck
+from tinygrad_rnn.gradcheck import gradcheck
 from tinygrad_rnn.graph import Graph, graph
-from tinygrad_rnn.ops import DTypeError, ShapeError
 from tinygrad_rnn.tied import TiedGradient, check_tied_gradient
 
 __version__ = "0.1.0"
@@ -75,7 +83,8 @@ __all__ = [
     "sqrt", "softmax", "log_softmax", "matmul", "mean", "reshape", "permute", "transpose",
     "squeeze", "unsqueeze", "embedding", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "grad", "scope", "detect_anomaly", "record_messages", "keep_values",
-    "gradcheck", "GradcheckError", "ShapeError", "DTypeError", "DeviceError", "float32",
+    "gradcheck", "GradcheckError", "ShapeError", "IndexOutOfRange", "DTypeError", "DeviceError",
+    "CheckpointError", "LayoutTooBig", "float32",
     "float64", "int64", "save", "load", "nn", "optim", "graph", "Graph", "check_tied_gradient",
     "TiedGradient", "max", "min", "amax", "amin", "argmax", "argmin", "clone", "from_dlpack",
     "ValuesIndices",

@@ -13,6 +13,8 @@ import os
 
 import numpy
 
+from tinygrad_rnn.errors import DeviceError
+
 float32 = numpy.dtype("float32")
 float64 = numpy.dtype("float64")
 int64 = numpy.dtype("int64")
@@ -27,9 +29,6 @@ _cupy = None
 _generators: dict[str, object] = {}
 _seed: int | None = None
 
-
-class DeviceError(RuntimeError):
-    """The requested device is not usable here, or two devices were mixed."""
 
 
 def _load_cupy():

@@ -13,8 +13,9 @@ in gradient mode) and their total on the box.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from tinygrad_rnn.graph import Graph, GraphNode
+from tinygrad_rnn.capture import GraphNode
 from tinygrad_rnn.views import (
     Arrow,
     Box,
@@ -27,10 +28,14 @@ from tinygrad_rnn.views import (
     _kind,
     _shape,
     _skip_box,
+    initial_states,
     node_label,
     node_tooltip,
     sci,
 )
+
+if TYPE_CHECKING:  # the Graph class sits above the drawings: annotations only
+    from tinygrad_rnn.graph import Graph
 
 
 def _cluster(n: GraphNode, homes: dict) -> tuple:
@@ -74,10 +79,9 @@ def _blocks(g: Graph, homes: dict) -> dict[int, tuple]:
 
 def block(g: Graph, first_last: int | None = None, gradients: bool = False) -> Drawing:
     """The block view of ``g`` (see the module's docstring)."""
-    from tinygrad_rnn.explore import _initial_states  # h_0 / c_0 for nn layers' zero states
     hidden = _hidden_steps(g, first_last)
     homes = _input_homes(g)
-    initial = _initial_states(g)
+    initial = initial_states(g)  # h_0 / c_0 for nn layers' zero states
     of = _blocks(g, homes)
     members: dict[tuple, list] = {}
     for n in g.nodes:
@@ -158,10 +162,9 @@ def block(g: Graph, first_last: int | None = None, gradients: bool = False) -> D
 def block_heads(g: Graph) -> tuple[dict[int, int], dict[int, str]]:
     """(node id → the id standing for its block, head id → the block's label): the block view's
     grouping, for the explorer."""
-    from tinygrad_rnn.explore import _initial_states
     homes = _input_homes(g)
     of = _blocks(g, homes)
-    initial = _initial_states(g)
+    initial = initial_states(g)
     members: dict[tuple, list] = {}
     for n in g.nodes:
         if n.id in of:

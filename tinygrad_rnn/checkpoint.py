@@ -36,7 +36,7 @@ import zipfile
 from typing import Any
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.ops import ShapeError
+from tinygrad_rnn.errors import CheckpointError, ShapeError, StateDictError
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["save", "load", "check_state", "CheckpointError", "StateDictError"]
@@ -45,15 +45,6 @@ META_KEY = "__tinygrad_rnn__"
 FORMAT = 1
 
 
-class CheckpointError(ValueError):
-    """A checkpoint file cannot be read: truncated, corrupt, or holding pickled objects."""
-
-
-class StateDictError(KeyError):
-    """A state dict's keys do not match the module's (missing or unexpected names)."""
-
-    def __str__(self) -> str:  # KeyError would show the message in quotes
-        return str(self.args[0])
 
 
 def save(obj: Any, path: str | os.PathLike) -> None:

@@ -112,8 +112,8 @@ def _main(argv: list[str]) -> int:
         summary = _run(module.main, rest)
         return 0 if summary is None or summary.held else 1
     if args.command == "render":
+        from tinygrad_rnn.errors import GraphvizNotFound
         from tinygrad_rnn.gallery import render_gallery
-        from tinygrad_rnn.render import GraphvizNotFound
         _check_writable(args.gallery, "--gallery")
         try:
             render_gallery(args.gallery)
@@ -129,7 +129,7 @@ def _main(argv: list[str]) -> int:
 
 
 def _explore(args, rest: list[str]) -> int:
-    from tinygrad_rnn.explore import model_explorer
+    from tinygrad_rnn.gallery import model_explorer
     if rest:
         raise UserError(f"explore: unrecognized arguments: {' '.join(rest)}")
     _check_writable(os.path.dirname(os.path.abspath(args.out)), "--out")
@@ -145,7 +145,7 @@ def _explore(args, rest: list[str]) -> int:
 
 def _run(demo_main, rest: list[str]):
     """The demo's main; a device it cannot use is a user error (one line), not a traceback."""
-    from tinygrad_rnn.backend import DeviceError
+    from tinygrad_rnn.errors import DeviceError
     try:
         return demo_main(rest)
     except DeviceError as e:
@@ -180,7 +180,7 @@ def needs(module) -> list[tuple[str, str]]:
 
 def _check_device(device: str | None) -> None:
     import tinygrad_rnn as tg
-    from tinygrad_rnn.backend import DeviceError
+    from tinygrad_rnn.errors import DeviceError
     try:
         tg.zeros(1, device=device)  # loads CuPy and finds the GPU for 'cuda', or says why not
     except DeviceError as e:

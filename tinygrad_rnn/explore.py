@@ -18,9 +18,13 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tinygrad_rnn.graph import Graph, GraphNode, Summary, norm
-from tinygrad_rnn.views import _initial_name, _input_homes
+from tinygrad_rnn.capture import GraphNode, Summary, norm
+from tinygrad_rnn.views import _input_homes, initial_states
+
+if TYPE_CHECKING:  # the Graph class sits above the drawings: annotations only
+    from tinygrad_rnn.graph import Graph
 
 # One line per op: the vector–Jacobian product it applies (g = ∂L/∂out; y = the output).
 RULES = {
@@ -86,31 +90,11 @@ def _name(n: GraphNode) -> str:
     return n.short_name if n.name else (n.op if n.kind == "op" else n.kind)
 
 
-def _initial_states(g: Graph) -> dict[int, str]:
-    """Unnamed inputs that start a recurrence (nn.LSTM's zeros h_0, c_0), by the state the
-    later steps hand over in the same slot: input id → "h_0" / "c_0"."""
-    role, seen = {}, {}
-    for n in g.nodes:
-        if n.step is not None:
-            what = (n.lane, n.scope[len(n.step_scope):], n.op, n.name)
-            k = seen.get((n.step_scope, what), 0)
-            seen[(n.step_scope, what)] = k + 1
-            role[n.id] = (what, k)
-    carried, starts = {}, {}
-    for e in g.edges:
-        src, dst = g.nodes[e.src], g.nodes[e.dst]
-        if e.dst in role and src.step is not None and src.lane == dst.lane and src.step < dst.step:
-            carried.setdefault((role[e.dst], e.index), src)
-        elif src.kind == "input" and not src.name and e.dst in role:
-            starts.setdefault(e.src, (role[e.dst], e.index))
-    return {i: _initial_name(carried[slot]) for i, slot in starts.items() if slot in carried}
-
-
 class Explorer:
     """The explorer page of a Graph: ``save(path)``, ``html()``; Jupyter shows it inline."""
 
     def __init__(self, graph: Graph, title: str | None = None):
-        if not isinstance(graph, Graph):
+        if not (hasattr(graph, "nodes") and hasattr(graph, "edges")):
             raise TypeError(f"Explorer takes a Graph (tinygrad_rnn.graph(loss, ...)), "
                             f"got {type(graph).__name__}")
         self.graph = graph
@@ -134,7 +118,7 @@ class Explorer:
                 after_steps.add(n.id)
         from tinygrad_rnn.blocks import block_heads
         rep = {n.id: n.alias_of for n in g.nodes if n.alias_of is not None}
-        initial = _initial_states(g)
+        initial = initial_states(g)
         head_of, block_labels = block_heads(g)
         placed: dict[int, tuple] = {}
 
@@ -247,33 +231,3 @@ class Explorer:
         # an iframe keeps the page's script, ids and style away from the notebook's
         return (f'<iframe srcdoc="{html.escape(self.html(), quote=True)}" '
                 f'style="width:100%;height:720px;border:1px solid #ccc"></iframe>')
-
-
-MODELS = ("lstm", "gru", "rnn")
-
-
-def model_explorer(model: str = "lstm", input_size: int = 3, hidden_size: int = 4, steps: int = 10,
-                   batch: int = 1, num_layers: int = 1, bidirectional: bool = False,
-                   seed: int = 0) -> Explorer:
-    """The explorer of an ``nn.LSTM``/``nn.GRU``/``nn.RNN`` of the given sizes run over ``steps``
-    random inputs, with the loss L = Σ_t ‖h_t‖² (what ``tinygrad-rnn explore`` writes)."""
-    import tinygrad_rnn as tg
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, not {model!r}")
-    for what, v in (("input_size", input_size), ("hidden_size", hidden_size), ("steps", steps),
-                    ("batch", batch), ("num_layers", num_layers)):
-        if not isinstance(v, int) or v < 1:
-            raise ValueError(f"{what} must be a positive whole number, got {v!r}")
-    tg.manual_seed(seed)
-    layer = getattr(tg.nn, model.upper())(input_size, hidden_size, num_layers=num_layers,
-                                          bidirectional=bidirectional)
-    x = tg.randn(steps, batch, input_size, name="x")
-    out, _ = layer(x)
-    loss = (out * out).sum()
-    loss.name = "L"
-    with tg.record_messages() as messages:
-        loss.backward(retain_graph=True)  # keeps the values the hover shows
-    title = (f"nn.{model.upper()}({input_size}, {hidden_size}, num_layers={num_layers}"
-             f"{', bidirectional=True' if bidirectional else ''}) over {steps} steps, "
-             f"L = Σ_t ‖h_t‖²")
-    return Explorer(tg.graph(loss, messages=messages), title=title)

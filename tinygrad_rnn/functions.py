@@ -11,6 +11,7 @@ import builtins
 from typing import NamedTuple
 
 from tinygrad_rnn import backend
+from tinygrad_rnn.errors import DeviceError, IndexOutOfRange, ShapeError
 from tinygrad_rnn.ops import (
     ABS,
     ADD,
@@ -47,9 +48,7 @@ from tinygrad_rnn.ops import (
     TANH,
     TO_DEVICE,
     WHERE,
-    IndexOutOfRange,
     Op,
-    ShapeError,
     _promote,
     apply,
     apply1,
@@ -121,7 +120,7 @@ def where(cond, x, y) -> Tensor:
         raise TypeError("where needs at least one Tensor among x and y")
     device = (x if isinstance(x, Tensor) else y).device
     if isinstance(cond, Tensor) and cond.ndim and cond.device != device:
-        raise backend.DeviceError(f"where{where_scope()}: the condition is on {cond.device} but "
+        raise DeviceError(f"where{where_scope()}: the condition is on {cond.device} but "
                                   f"x and y are on {device}; move it with .to({device!r})")
     cond = backend.to_array(raw(cond), device)
     return apply2(WHERE, x, y, {"cond": cond.astype(bool, copy=False)})
@@ -209,7 +208,7 @@ def compare(kind: str, x, y) -> Tensor:
     device = t.device
     for other in (x, y):
         if isinstance(other, Tensor) and other.device != device and other.ndim:
-            raise backend.DeviceError(f"{kind}{where_scope()}: tensors on different devices "
+            raise DeviceError(f"{kind}{where_scope()}: tensors on different devices "
                                       f"({x.device} and {y.device}); move one with .to()")
     if not backend.is_scalar(a):
         a = backend.to_array(a, device)

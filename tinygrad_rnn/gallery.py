@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import nn
+from tinygrad_rnn import explore, nn
+from tinygrad_rnn.errors import GraphvizNotFound
 from tinygrad_rnn.graph import Graph
-from tinygrad_rnn.render import GraphvizNotFound
 from tinygrad_rnn.tied import check_tied_gradient
 
 F64 = "float64"
@@ -250,7 +250,6 @@ def entries() -> list[tuple[str, Graph, dict]]:
 
 def explorer():
     """The gallery's explorer page: an 8-step nn.LSTM (``tinygrad-rnn explore --steps 8``)."""
-    from tinygrad_rnn.explore import model_explorer
     return model_explorer("lstm", input_size=3, hidden_size=4, steps=8)
 
 
@@ -289,3 +288,32 @@ def render_gallery(directory: str | Path) -> list[Path]:
     written += render_explorer(directory)
     print(f"wrote {directory / 'explorer.html'}")
     return written
+
+
+MODELS = ("lstm", "gru", "rnn")
+
+
+def model_explorer(model: str = "lstm", input_size: int = 3, hidden_size: int = 4, steps: int = 10,
+                   batch: int = 1, num_layers: int = 1, bidirectional: bool = False,
+                   seed: int = 0) -> explore.Explorer:
+    """The explorer of an ``nn.LSTM``/``nn.GRU``/``nn.RNN`` of the given sizes run over ``steps``
+    random inputs, with the loss L = Σ_t ‖h_t‖² (what ``tinygrad-rnn explore`` writes)."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, not {model!r}")
+    for what, v in (("input_size", input_size), ("hidden_size", hidden_size), ("steps", steps),
+                    ("batch", batch), ("num_layers", num_layers)):
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"{what} must be a positive whole number, got {v!r}")
+    tg.manual_seed(seed)
+    layer = getattr(tg.nn, model.upper())(input_size, hidden_size, num_layers=num_layers,
+                                          bidirectional=bidirectional)
+    x = tg.randn(steps, batch, input_size, name="x")
+    out, _ = layer(x)
+    loss = (out * out).sum()
+    loss.name = "L"
+    with tg.record_messages() as messages:
+        loss.backward(retain_graph=True)  # keeps the values the hover shows
+    title = (f"nn.{model.upper()}({input_size}, {hidden_size}, num_layers={num_layers}"
+             f"{', bidirectional=True' if bidirectional else ''}) over {steps} steps, "
+             f"L = Σ_t ‖h_t‖²")
+    return explore.Explorer(tg.graph(loss, messages=messages), title=title)

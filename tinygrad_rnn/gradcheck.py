@@ -14,11 +14,8 @@ from __future__ import annotations
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.autograd import enable_grad, grad, no_grad
+from tinygrad_rnn.errors import GradcheckError
 from tinygrad_rnn.tensor import Tensor
-
-
-class GradcheckError(AssertionError):
-    """The analytic and the numerical gradient disagree (the message says where and by how much)."""
 
 
 def _outputs(fn, inputs) -> list:

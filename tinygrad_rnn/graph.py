@@ -14,129 +14,15 @@ consumers sent it, which ``record_messages()`` keeps. The notes' tied-weight rul
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
 
-from tinygrad_rnn import backend
+from tinygrad_rnn import backend, explore, render
 from tinygrad_rnn.autograd import MessageRecorder
+from tinygrad_rnn.capture import VIEW_BACK, GraphEdge, GraphNode, Summary, host64, norm, short_name
 from tinygrad_rnn.tensor import Node, Tensor, reachable
-
-_STEP = re.compile(r"^t=(-?\d+)$")
-
-# Layout ops that only re-view a parameter (a layer's W_hh.T, made once and used by every
-# step, or a cell's, made in its step): the graph counts and draws their uses as the parameter's own. Each
-# maps a gradient message back to the parameter's layout.
-_VIEW_BACK = {"permute": lambda g, attrs: g.transpose(attrs["inverse"]),
-              "reshape": lambda g, attrs: g.reshape(attrs["in_shape"])}
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Norm, min and max of an array (a value or a gradient)."""
-
-    norm: float
-    min: float
-    max: float
-
-    @classmethod
-    def of(cls, array) -> Summary | None:
-        a = _host64(array)
-        if a.size == 0:
-            return None
-        return cls(norm(a), float(a.min()), float(a.max()))
-
-
-def norm(a) -> float:
-    """‖a‖ of a host array (the Frobenius norm for matrices)."""
-    return math.sqrt(float((a * a).sum()))
-
-
-def _host64(array):
-    return backend.to_host(backend.ensure_array(array)).astype("float64")
-
-
-@dataclass
-class GraphNode:
-    """One node of a captured graph (a copy: changing it changes nothing recorded)."""
-
-    id: int
-    kind: str                  # "parameter" (leaf that requires grad) | "input" (constant) | "op"
-    op: str                    # the op's name; "parameter" or "input" for the others
-    name: str | None
-    shape: tuple
-    dtype: str
-    scope: tuple[str, ...]     # ("rnn", "l0", "fwd", "t=3")
-    inputs: tuple[int, ...]    # ids of the inputs drawn as nodes, in order
-    consts: tuple              # (input index, number) for scalar constants folded into the op
-    is_output: bool = False
-    alias_of: int | None = None  # a parameter this node only re-views (W_hh.T), see _VIEW_BACK
-    views: tuple = ()            # for a parameter: the ops that re-view it ("permute", ...)
-    value: Summary | None = None
-    grad: Summary | None = None
-
-    @property
-    def step(self) -> int | None:
-        """The time step k of the first ``t=k`` scope, or None outside time steps."""
-        for part in self.scope:
-            m = _STEP.match(part)
-            if m:
-                return int(m.group(1))
-        return None
-
-    @property
-    def lane(self) -> tuple[str, ...]:
-        """The scope path above the time step (a layer/direction), or the whole scope."""
-        for i, part in enumerate(self.scope):
-            if _STEP.match(part):
-                return self.scope[:i]
-        return self.scope
-
-    @property
-    def step_scope(self) -> tuple[str, ...]:
-        """The scope path down to and including ``t=k`` (the whole scope outside steps)."""
-        for i, part in enumerate(self.scope):
-            if _STEP.match(part):
-                return self.scope[:i + 1]
-        return self.scope
-
-    @property
-    def short_name(self) -> str:
-        """Scope-free label: the notes' symbol for a parameter name, else the name or op."""
-        return short_name(self.name) if self.name else self.op
-
-
-@dataclass
-class GraphEdge:
-    """Input ``index`` of node ``dst`` is node ``src``; ``grad_norm`` is the message's norm."""
-
-    src: int
-    dst: int
-    index: int
-    grad_norm: float | None = None
-
-
-_PARAM_SYMBOLS = {"weight_hh": "W_hh", "weight_ih": "W_ih", "bias_hh": "b_hh", "bias_ih": "b_ih",
-                  "weight_hr": "W_hr"}
-_PARAM_NAME = re.compile(r"^(weight_hh|weight_ih|bias_hh|bias_ih|weight_hr)(?:_l(\d+))?(_reverse)?$")
-
-
-_GENERIC = {"weight", "bias"}  # names that say nothing without their module: kept with it
-
-
-def short_name(name: str) -> str:
-    """``'lstm.weight_hh_l1_reverse'`` → ``'W_hh l1←'``; other names lose their module prefix,
-    except a bare ``weight``/``bias``: ``'encoder.embedding.weight'`` → ``'embedding.weight'``."""
-    parts = name.rsplit(".", 2)
-    last = parts[-1]
-    m = _PARAM_NAME.match(last)
-    if not m:
-        return ".".join(parts[-2:]) if last in _GENERIC and len(parts) > 1 else last
-    layer = f" l{m.group(2)}" if m.group(2) not in (None, "0") else ""
-    return _PARAM_SYMBOLS[m.group(1)] + layer + ("←" if m.group(3) else "")
 
 
 def _leaf_tensor(node: Node):
@@ -214,7 +100,7 @@ def graph(outputs: Tensor | list[Tensor] | tuple[Tensor, ...],
                   else None)
         if kind == "parameter":
             nodes[nid].scope = ()  # a parameter belongs to no time step, whatever made it
-        elif n.op.name in _VIEW_BACK and len(inputs) == 1:
+        elif n.op.name in VIEW_BACK and len(inputs) == 1:
             src = nodes[inputs[0][1]]
             if src.kind == "parameter" or src.alias_of is not None:
                 nodes[nid].alias_of = src.id if src.alias_of is None else src.alias_of
@@ -254,7 +140,7 @@ class Graph:
         for consumer, i, producer, g in recorder.messages:
             if consumer not in ids or producer not in ids:
                 continue
-            a = _host64(g)
+            a = host64(g)
             p = ids[producer]
             self.backward_log.append((ids[consumer], i, p, norm(a)))
             self._to_parameter(len(self.backward_log) - 1, ids[consumer], producer, a, ids)
@@ -281,7 +167,7 @@ class Graph:
                 self.nodes[consumer].alias_of is not None:
             return
         while node.alias_of is not None:  # undo W_hh.T (and reshapes) back to W_hh's layout
-            a = _VIEW_BACK[producer.op.name](a, producer.attrs)
+            a = VIEW_BACK[producer.op.name](a, producer.attrs)
             producer = producer.inputs[0]
             node = self.nodes[ids[producer]]
         self.param_messages.setdefault(node.id, []).append((position, a))
@@ -465,8 +351,7 @@ class Graph:
         """The graphviz DOT text of a view ("block", "unrolled", "rolled", "collapsed" or "auto");
         deterministic: the same model and input give the same bytes. Options: see
         :func:`tinygrad_rnn.render.to_dot`."""
-        from tinygrad_rnn.render import to_dot
-        return to_dot(self, view=view, **options)
+        return render.to_dot(self, view=view, **options)
 
     def render(self, path: str | Path, format: str = "svg", view: str = "auto",
                open: bool = False, **options) -> Path:
@@ -475,31 +360,25 @@ class Graph:
         A view too big for dot is refused, and dot is stopped after ``timeout=`` seconds (60
         by default), with :class:`~tinygrad_rnn.render.LayoutTooBig` saying what to draw
         instead (see :func:`tinygrad_rnn.render.render`)."""
-        from tinygrad_rnn.render import render
-        return render(self, path, format=format, view=view, open=open, **options)
+        return render.render(self, path, format=format, view=view, open=open, **options)
 
     def source(self, view: str = "auto", **options):
         """A ``graphviz.Source`` of a view, for notebooks: ``g.source(view="rolled")`` shows it
         inline. Without graphviz's ``dot`` Jupyter shows how to install it instead."""
-        from tinygrad_rnn.render import source
-        return source(self, view=view, **options)
+        return render.source(self, view=view, **options)
 
     def to_html(self, path: str | Path, **options) -> Path:
         """Write the explorer, one self-contained HTML file (see :mod:`tinygrad_rnn.explore`)."""
-        from tinygrad_rnn.explore import Explorer
-        return Explorer(self, **options).save(path)
+        return explore.Explorer(self, **options).save(path)
 
     def explorer(self, **options):
         """The explorer as an object Jupyter shows inline (``_repr_html_``)."""
-        from tinygrad_rnn.explore import Explorer
-        return Explorer(self, **options)
+        return explore.Explorer(self, **options)
 
     def _repr_svg_(self) -> str | None:
-        from tinygrad_rnn.render import svg_or_none
-        return svg_or_none(self)
+        return render.svg_or_none(self)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        from tinygrad_rnn.render import dot_program, missing_dot_bundle
-        if dot_program() is None:  # say so, rather than showing only the repr
-            return missing_dot_bundle(repr(self))
+        if render.dot_program() is None:  # say so, rather than showing only the repr
+            return render.missing_dot_bundle(repr(self))
         return {"text/plain": repr(self), "image/svg+xml": self._repr_svg_()}

@@ -25,26 +25,14 @@ import math
 import operator
 
 from tinygrad_rnn import backend
+from tinygrad_rnn.errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError
 from tinygrad_rnn.factored import IndexedGrad, ProductGrad, scatter_forward
 from tinygrad_rnn.tensor import STATE, Node, Tensor, record
 
 ARRAY_TYPES = backend.ARRAY_TYPES
 
 
-class ShapeError(ValueError, RuntimeError):
-    """An op got shapes it cannot combine; the message names the op, the shapes and the scope.
 
-    A ValueError (NumPy's habit) and a RuntimeError (what PyTorch raises for shape mismatches),
-    so either ``except`` catches it.
-    """
-
-
-class IndexOutOfRange(ShapeError, IndexError):
-    """An index does not fit the tensor (an IndexError too, so iteration protocols work)."""
-
-
-class DTypeError(TypeError):
-    """Tensors of different float precision were mixed in one op."""
 
 
 class Op:
@@ -94,7 +82,7 @@ def _op_error(op, inputs, attrs, err) -> Exception:
     cls = IndexOutOfRange if isinstance(err, IndexError) else \
         TypeError if isinstance(err, TypeError) else ShapeError
     if backend.is_device_mix(err):  # host data met CUDA arrays: say so, not "shape"
-        cls, err = backend.DeviceError, f"host (NumPy/list) data mixed with CUDA arrays; " \
+        cls, err = DeviceError, f"host (NumPy/list) data mixed with CUDA arrays; " \
             f"make it a tensor on the same device first ({err})"
     return cls(f"{op.name}{where_scope()}: {what} — {err}")
 
@@ -596,7 +584,7 @@ def _promote(op: Op, x, y):
         return x, y
     xd, yd = x.data, y.data
     if type(xd) is not type(yd):
-        raise backend.DeviceError(f"{op.name}{where_scope()}: tensors on different devices "
+        raise DeviceError(f"{op.name}{where_scope()}: tensors on different devices "
                                   f"({x.device} and {y.device}); move one with .to()")
     if xd.dtype != yd.dtype:
         xf, yf = xd.dtype.kind == "f", yd.dtype.kind == "f"

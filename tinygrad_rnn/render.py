@@ -16,9 +16,13 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tinygrad_rnn import views
-from tinygrad_rnn.graph import Graph
+from tinygrad_rnn.errors import GraphvizNotFound, LayoutTooBig
+
+if TYPE_CHECKING:  # the Graph class sits above the drawings: annotations only
+    from tinygrad_rnn.graph import Graph
 
 FORMATS = ("svg", "png", "pdf", "dot")
 VIEWS = ("auto", "unrolled", "rolled", "collapsed", "block")
@@ -43,13 +47,6 @@ _SHAPE = {"parameter": "box", "input": "box", "op": "ellipse", "output": "double
           "cell": "box", "skip": "plaintext", "block": "box"}
 
 
-class GraphvizNotFound(RuntimeError):
-    """graphviz's ``dot`` program is missing; the .dot file was still written."""
-
-
-class LayoutTooBig(RuntimeError):
-    """The view is too big for ``dot`` to lay out in reasonable time (refused up front, or
-    stopped after ``timeout`` seconds); the .dot file was still written."""
 
 
 def _escape(text: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinygrad_rnn.autograd import MessageRecorder
-from tinygrad_rnn.graph import _STEP, _VIEW_BACK, _host64, norm, short_name
+from tinygrad_rnn.capture import STEP, VIEW_BACK, host64, norm, short_name
 from tinygrad_rnn.tensor import Tensor
 
 
@@ -59,20 +59,20 @@ def check_tied_gradient(param: Tensor, messages: MessageRecorder) -> TiedGradien
     work = [(m, []) for m in by_producer[param._node]]  # (message, views to undo, innermost last)
     while work:
         (consumer, _, _, g), undo = work.pop()
-        step = next((int(_STEP.match(s).group(1)) for s in consumer.scope.split("/")
-                     if _STEP.match(s)), None)
-        if step is None and consumer.op.name in _VIEW_BACK and by_producer.get(consumer):
+        step = next((int(STEP.match(s).group(1)) for s in consumer.scope.split("/")
+                     if STEP.match(s)), None)
+        if step is None and consumer.op.name in VIEW_BACK and by_producer.get(consumer):
             # W_hh.T used by every step: take the steps' messages to the view, mapped back
             work += [(m, [*undo, consumer]) for m in by_producer[consumer]]
             continue
-        a = _host64(g)
+        a = host64(g)
         for view in reversed(undo):
-            a = _VIEW_BACK[view.op.name](a, view.attrs)
+            a = VIEW_BACK[view.op.name](a, view.attrs)
         per_step[step] = a if step not in per_step else per_step[step] + a
     steps = sorted(per_step, key=lambda s: (s is None, s if s is not None else 0))
     contributions = [per_step[s] for s in steps]
     total = contributions[0]
     for c in contributions[1:]:
         total = total + c
-    grad = _host64(param.grad.data)
+    grad = host64(param.grad.data)
     return TiedGradient(name, steps, contributions, total, grad, float(abs(total - grad).max()))

@@ -10,13 +10,7 @@ This is parsing, not a layer: it imports nothing from the engine.
 
 from __future__ import annotations
 
-
-class TreeSyntaxError(ValueError):
-    """A malformed bracket string; ``position`` is the 0-based offset of the problem."""
-
-    def __init__(self, message: str, position: int):
-        super().__init__(message)
-        self.position = position
+from tinygrad_rnn.errors import TreeSyntaxError
 
 
 def _syntax_error(message: str, text: str, position: int) -> TreeSyntaxError:

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from tinygrad_rnn.graph import Graph, GraphNode
+from tinygrad_rnn.capture import GraphNode
+
+if TYPE_CHECKING:  # the Graph class sits above the drawings: annotations only
+    from tinygrad_rnn.graph import Graph
 
 
 @dataclass
@@ -257,6 +261,26 @@ def _initial_name(state: GraphNode) -> str:
     """h_t → h_0, c_t → c_0: the name of the state a recurrence starts from."""
     name = state.short_name if state.name else ""
     return name[:-2] + "_0" if name.endswith("_t") else "initial state"
+
+
+def initial_states(g: Graph) -> dict[int, str]:
+    """Unnamed inputs that start a recurrence (nn.LSTM's zeros h_0, c_0), by the state the
+    later steps hand over in the same slot: input id → "h_0" / "c_0"."""
+    role, seen = {}, {}
+    for n in g.nodes:
+        if n.step is not None:
+            what = (n.lane, n.scope[len(n.step_scope):], n.op, n.name)
+            k = seen.get((n.step_scope, what), 0)
+            seen[(n.step_scope, what)] = k + 1
+            role[n.id] = (what, k)
+    carried, starts = {}, {}
+    for e in g.edges:
+        src, dst = g.nodes[e.src], g.nodes[e.dst]
+        if e.dst in role and src.step is not None and src.lane == dst.lane and src.step < dst.step:
+            carried.setdefault((role[e.dst], e.index), src)
+        elif src.kind == "input" and not src.name and e.dst in role:
+            starts.setdefault(e.src, (role[e.dst], e.index))
+    return {i: _initial_name(carried[slot]) for i, slot in starts.items() if slot in carried}
 
 
 def collapsed(g: Graph, first_last: int | None = None, gradients: bool = False) -> Drawing:

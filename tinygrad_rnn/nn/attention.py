@@ -36,10 +36,10 @@ import math
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.autograd import scope
+from tinygrad_rnn.errors import DTypeError, ShapeError
 from tinygrad_rnn.functions import softmax, where
 from tinygrad_rnn.nn.layers import new_parameter
 from tinygrad_rnn.nn.module import Module
-from tinygrad_rnn.ops import DTypeError, ShapeError
 from tinygrad_rnn.tensor import Tensor, host_array
 
 MASKED_SCORE = -1e9  # far below any real score: its exp is 0 and it cannot win the max

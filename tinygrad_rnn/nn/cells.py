@@ -26,9 +26,9 @@ import math
 
 from tinygrad_rnn import fused
 from tinygrad_rnn.creation import zeros
+from tinygrad_rnn.errors import DTypeError, ShapeError
 from tinygrad_rnn.nn.layers import new_parameter
 from tinygrad_rnn.nn.module import Module, Parameter
-from tinygrad_rnn.ops import DTypeError, ShapeError
 from tinygrad_rnn.tensor import Tensor
 
 ACTIVATIONS = {"tanh": Tensor.tanh, "relu": Tensor.relu}

@@ -20,11 +20,12 @@ import math
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.autograd import scope
+from tinygrad_rnn.errors import TreeSyntaxError
 from tinygrad_rnn.functions import cat, stack
 from tinygrad_rnn.nn.layers import Embedding, Linear, new_parameter
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tensor import Tensor
-from tinygrad_rnn.trees import Tree, TreeSyntaxError, parse_tree
+from tinygrad_rnn.trees import Tree, parse_tree
 
 
 def _short(module: Module) -> str:

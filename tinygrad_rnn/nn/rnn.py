@@ -28,6 +28,7 @@ import math
 from tinygrad_rnn import backend
 from tinygrad_rnn.autograd import scope
 from tinygrad_rnn.creation import zeros
+from tinygrad_rnn.errors import ShapeError
 from tinygrad_rnn.functions import cat, stack, where
 from tinygrad_rnn.nn.cells import (
     ACTIVATIONS,
@@ -40,7 +41,6 @@ from tinygrad_rnn.nn.cells import (
 )
 from tinygrad_rnn.nn.layers import dropout, new_parameter
 from tinygrad_rnn.nn.module import Module
-from tinygrad_rnn.ops import ShapeError
 from tinygrad_rnn.tensor import Tensor, host_array
 
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}

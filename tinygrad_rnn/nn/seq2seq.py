@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 from tinygrad_rnn import backend
 from tinygrad_rnn.autograd import no_grad, scope
 from tinygrad_rnn.creation import zeros
+from tinygrad_rnn.errors import IndexOutOfRange, ShapeError
 from tinygrad_rnn.functions import cat, stack
 from tinygrad_rnn.nn.attention import AdditiveAttention, DotAttention, GeneralAttention
 from tinygrad_rnn.nn.cells import GRUCell, LSTMCell
 from tinygrad_rnn.nn.layers import Embedding, Linear
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.nn.rnn import GRU, LSTM
-from tinygrad_rnn.ops import IndexOutOfRange, ShapeError
 from tinygrad_rnn.tensor import Tensor, host_array
 
 CELLS = {"gru": (GRU, GRUCell), "lstm": (LSTM, LSTMCell)}
