@@ -21,55 +21,129 @@ from __future__ import annotations
 import contextlib
 import functools
 import heapq
+import inspect
+import threading
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.factored import FACTORED, ProductGrad, add_factored, multiply_out_products
 from tinygrad_rnn.ops import ARRAY_TYPES, raw, sum_to
-from tinygrad_rnn.tensor import FREED, STATE, Node, Tensor, Watch, reachable
+from tinygrad_rnn.tensor import FREED, Node, Tensor, Watch, reachable, set_state, state
 
 # ---- switches -------------------------------------------------------------------------------
 
 
 class _GradMode:
-    """Context manager and decorator that sets whether ops record the graph."""
+    """Context manager and decorator that sets whether ops record the graph (in this thread).
+
+    As a decorator it makes a fresh manager per call, so one decorated function can run in
+    several threads at once; on a generator function the body runs under the mode at every
+    step (the mode is switched back while the caller has control), as in PyTorch.
+    """
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self.previous = []
+        self.previous = {}  # thread id → the modes to restore (one manager may serve threads)
 
     def __enter__(self):
-        self.previous.append(STATE.grad_enabled)
-        STATE.grad_enabled = self.enabled
+        self.previous.setdefault(threading.get_ident(), []).append(state().grad_enabled)
+        set_state(grad_enabled=self.enabled)
         return self
 
     def __exit__(self, *exc):
-        STATE.grad_enabled = self.previous.pop()
+        stack = self.previous[threading.get_ident()]
+        set_state(grad_enabled=stack.pop())
+        if not stack:
+            del self.previous[threading.get_ident()]
         return False
 
     def __call__(self, fn):
+        enabled = self.enabled
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(fn, enabled)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with _GradMode(self.enabled):
+            with _GradMode(enabled):
                 return fn(*args, **kwargs)
         return wrapper
 
 
-def no_grad() -> _GradMode:
-    """Inside this block (or decorated function) no graph is recorded."""
-    return _GradMode(False)
+def _wrap_generator(fn, enabled: bool):
+    """``fn``'s generator, each of its steps run under grad mode ``enabled``."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with _GradMode(enabled):
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with _GradMode(enabled):
+                        gen.close()
+                    raise
+                except BaseException as err:
+                    with _GradMode(enabled):
+                        response = gen.throw(err)
+                else:
+                    with _GradMode(enabled):
+                        response = gen.send(request)
+        except StopIteration as stop:
+            return stop.value
+    return wrapper
 
 
-def enable_grad() -> _GradMode:
-    """Record the graph again, e.g. inside a ``no_grad`` block."""
-    return _GradMode(True)
+def _mode(enabled: bool, fn):
+    mode = _GradMode(enabled)
+    return mode if fn is None else mode(fn)
 
 
-def set_grad_enabled(enabled: bool) -> _GradMode:
-    return _GradMode(bool(enabled))
+def no_grad(fn=None):
+    """Inside this block (or decorated function) no graph is recorded, in this thread.
+
+    ``with tg.no_grad():``, ``@tg.no_grad()`` or ``@tg.no_grad``.
+    """
+    return _mode(False, fn)
+
+
+def enable_grad(fn=None):
+    """Record the graph again, e.g. inside a ``no_grad`` block (block or decorator)."""
+    return _mode(True, fn)
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801  (PyTorch's name; a class there too)
+    """Set grad mode now: ``tg.set_grad_enabled(False)`` switches recording off for this
+    thread; ``with tg.set_grad_enabled(False):`` switches it back on exit (as in PyTorch)."""
+
+    def __init__(self, mode: bool):
+        self.enabled = bool(mode)
+        self.before = state().grad_enabled
+        set_state(grad_enabled=self.enabled)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        set_state(grad_enabled=self.before)
+        return False
 
 
 def is_grad_enabled() -> bool:
-    return STATE.grad_enabled
+    """Whether ops record the graph in this thread."""
+    return state().grad_enabled
+
+
+@contextlib.contextmanager
+def _switched(**changes):
+    """Switch fields of this thread's state inside the block; restore only those on exit."""
+    current = state()
+    previous = {k: getattr(current, k) for k in changes}
+    set_state(**changes)
+    try:
+        yield
+    finally:
+        set_state(**previous)
 
 
 @contextlib.contextmanager
@@ -78,34 +152,24 @@ def scope(name: str):
     name = str(name)
     if not name or "/" in name:
         raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
-    previous = STATE.scope
-    STATE.scope = f"{previous}/{name}" if previous else name
-    try:
-        yield STATE.scope
-    finally:
-        STATE.scope = previous
+    previous = state().scope
+    path = f"{previous}/{name}" if previous else name
+    with _switched(scope=path):
+        yield path
 
 
 @contextlib.contextmanager
 def detect_anomaly():
     """Check every gradient computed in backward; NaN or Inf raises, naming the op and scope."""
-    previous = STATE.anomaly
-    STATE.anomaly = True
-    try:
+    with _switched(anomaly=True):
         yield
-    finally:
-        STATE.anomaly = previous
 
 
 @contextlib.contextmanager
 def keep_values():
     """Nodes made inside keep their forward outputs (for pictures that show values)."""
-    previous = STATE.keep_values
-    STATE.keep_values = True
-    try:
+    with _switched(keep_values=True):
         yield
-    finally:
-        STATE.keep_values = previous
 
 
 class MessageRecorder:
@@ -126,13 +190,9 @@ class MessageRecorder:
 @contextlib.contextmanager
 def record_messages():
     """Record per-edge gradient messages of the backward passes run inside (off by default)."""
-    previous = STATE.recorder
     recorder = MessageRecorder()
-    STATE.recorder = recorder
-    try:
+    with _switched(recorder=recorder):
         yield recorder
-    finally:
-        STATE.recorder = previous
 
 
 # ---- hooks --------------------------------------------------------------------------------
@@ -241,7 +301,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
             grads[node] = g
             waiting[-node.rank] = node
             push(heap, -node.rank)
-    observe = STATE.recorder is not None or STATE.anomaly  # per-edge extras, off by default
+    st = state()
+    observe = st.recorder is not None or st.anomaly  # per-edge extras, off by default
     to_leaves = targets is None
     with _GradMode(create_graph):
         while heap:
@@ -310,10 +371,11 @@ def _observe(node: Node, i: int, parent: Node, gi) -> None:
     """Anomaly check and message recording for one edge (only when switched on)."""
     if type(gi) in FACTORED:
         gi = gi.dense()
-    if STATE.anomaly:
+    st = state()
+    if st.anomaly:
         _check_finite(node, i, gi)
-    if STATE.recorder is not None:
-        STATE.recorder.messages.append((node, i, parent, raw(gi)))
+    if st.recorder is not None:
+        st.recorder.messages.append((node, i, parent, raw(gi)))
 
 
 def _leaf_shape(node: Node) -> tuple:

@@ -26,7 +26,7 @@ import operator
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.factored import IndexedGrad, ProductGrad, scatter_forward
-from tinygrad_rnn.tensor import STATE, Node, Tensor, record
+from tinygrad_rnn.tensor import Node, Tensor, record, state
 
 ARRAY_TYPES = backend.ARRAY_TYPES
 
@@ -73,7 +73,8 @@ class _PerInput:
 
 
 def where_scope() -> str:
-    return f" in {STATE.scope}" if STATE.scope else ""
+    scope = state().scope
+    return f" in {scope}" if scope else ""
 
 
 def _shape_of(x) -> str:
@@ -108,7 +109,7 @@ def apply(op: Op, *inputs, **attrs) -> Tensor:
     if type(out) not in ARRAY_TYPES:
         out = backend.ensure_array(out)
     parents = [x._node if isinstance(x, Tensor) and x._node is not None else x for x in inputs]
-    if not STATE.grad_enabled or not any(type(p) is Node for p in parents):
+    if not state().grad_enabled or not any(type(p) is Node for p in parents):
         return Tensor._wrap(out)
     saved = (out if op.save_out else None, *(arrays if op.save_in else [None] * len(arrays)))
     return record(op, tuple(parents), saved, attrs, out)
@@ -128,7 +129,7 @@ def apply1(op: Op, x, attrs: dict = NO_ATTRS) -> Tensor:
     if type(out) not in ARRAY_TYPES:
         out = backend.ensure_array(out)
     parent = x._node
-    if parent is None or not STATE.grad_enabled:
+    if parent is None or not state().grad_enabled:
         return Tensor._wrap(out)
     saved = (out if op.save_out else None, xd) if op.save_in else \
         (out, None) if op.save_out else _NONE2
@@ -152,7 +153,7 @@ def apply2(op: Op, x, y, attrs: dict = NO_ATTRS) -> Tensor:
         out = backend.ensure_array(out)
     px = x._node if x_is_t else None
     py = y._node if y_is_t else None
-    if (px is None and py is None) or not STATE.grad_enabled:
+    if (px is None and py is None) or not state().grad_enabled:
         return Tensor._wrap(out)
     saved = (out if op.save_out else None, xd, yd) if op.save_in else \
         (out, None, None) if op.save_out else _NONE3

@@ -9,6 +9,7 @@ The operators only forward to :mod:`tinygrad_rnn.ops`, where every primitive liv
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import weakref
 
@@ -16,7 +17,15 @@ from tinygrad_rnn import backend
 
 
 class _State:
-    """Process-wide switches read by every recorded op (kept in one object on purpose)."""
+    """The switches read by every recorded op, as one immutable snapshot per thread.
+
+    Grad mode, the scope path, anomaly detection, message recording and keep_values belong
+    to the thread that set them (as PyTorch's grad mode does): a ``no_grad()`` in one thread
+    never stops another thread's graph. The current snapshot lives in a ContextVar (a thread
+    starts with the defaults); a switch replaces the snapshot rather than editing it, so a
+    snapshot seen by two threads never changes under either. ``state()`` reads it (two
+    cheap calls per recorded op); ``set_state(field=value)`` switches one field.
+    """
 
     __slots__ = ("grad_enabled", "scope", "anomaly", "recorder", "keep_values")
 
@@ -28,7 +37,33 @@ class _State:
         self.keep_values = False   # nodes keep their forward output (for graph pictures)
 
 
-STATE = _State()
+# the default snapshot is shared by every thread that switched nothing: never mutated
+_CURRENT = contextvars.ContextVar("tinygrad_rnn_state", default=_State())  # noqa: B039
+state = _CURRENT.get  # the calling thread's switches: state().grad_enabled
+
+
+def set_state(**changes) -> None:
+    """Switch fields of the calling thread's state (e.g. ``set_state(grad_enabled=False)``)."""
+    old, new = _CURRENT.get(), _new(_State)
+    for field in _State.__slots__:
+        setattr(new, field, changes.pop(field) if field in changes else getattr(old, field))
+    if changes:
+        raise AttributeError(f"no such switch: {', '.join(changes)}")
+    _CURRENT.set(new)
+
+
+class _CurrentState:
+    """``STATE.grad_enabled`` etc.: the calling thread's switches, read through state()."""
+
+    __slots__ = ()
+    grad_enabled = property(lambda self: _CURRENT.get().grad_enabled)
+    scope = property(lambda self: _CURRENT.get().scope)
+    anomaly = property(lambda self: _CURRENT.get().anomaly)
+    recorder = property(lambda self: _CURRENT.get().recorder)
+    keep_values = property(lambda self: _CURRENT.get().keep_values)
+
+
+STATE = _CurrentState()
 _ranks = itertools.count()
 
 
@@ -69,18 +104,19 @@ def record(op, inputs, saved, attrs, out) -> Tensor:
     The one place Nodes are made, written out flat: it runs once per recorded op (the last
     five lines are Tensor._wrap inlined; the call would cost 1 % of a small LSTM's step).
     """
+    st = state()
     node = _new(Node)
     node.op = op
     node.inputs = inputs
     node.saved = saved
     node.attrs = attrs
-    node.scope = STATE.scope
+    node.scope = st.scope
     node.rank = next(_ranks)
     node.shape = out.shape
     node.dtype = out.dtype
     node.name = None
     node.watch = None
-    node.value = out if STATE.keep_values else None
+    node.value = out if st.keep_values else None
     t = _new(Tensor)
     t.data = out
     t.grad = None
