@@ -150,6 +150,22 @@ def host_array(value):
     return backend.host_asarray(value)
 
 
+def from_numpy(array) -> Tensor:
+    """A tensor that shares memory with the NumPy array ``array`` (PyTorch's ``from_numpy``).
+
+    No copy is made: writing into the array changes the tensor and the other way round (and
+    an in-place write into it after an op saved it for backward is caught by backward).
+    ``Tensor(array)`` and ``tg.tensor(array)`` copy instead.
+    """
+    if not backend.is_array(array) or backend.device_of(array) != "cpu":
+        raise TypeError(f"from_numpy expects a NumPy array, got {type(array).__name__}; use "
+                        f"tg.tensor(data) to copy other data into a tensor")
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"from_numpy: arrays of dtype {array.dtype} cannot be tensors (use a "
+                        f"float, integer or bool array)")
+    return Tensor._wrap(array)
+
+
 def reachable(roots) -> set:
     """Every node the ``roots`` depend on, themselves included (a stack walk, no recursion)."""
     seen, stack = set(roots), list(roots)
@@ -173,8 +189,10 @@ class Tensor:
     """An n-dimensional array that records the operations made on it.
 
     ``Tensor(data, requires_grad=False, device=None, dtype=None, name=None)``: `data` may be a
-    list, a scalar or a NumPy/CuPy array. Python floats become float32; arrays keep their
-    dtype unless `dtype` is given (as ``torch.tensor`` does).
+    list, a scalar, a NumPy/CuPy array or a Tensor, and is always copied (as ``torch.tensor``
+    does), so refilling the source array never changes the tensor or a graph that saved it;
+    ``tg.from_numpy(array)`` shares memory instead. Python floats become float32; arrays keep
+    their dtype unless `dtype` is given.
     """
 
     __slots__ = ("data", "grad", "_node", "_name", "__weakref__")
@@ -187,6 +205,8 @@ class Tensor:
         device = backend.check_device(device if device is not None else
                                       (backend.device_of(data) if backend.is_array(data) else None))
         self.data = backend.to_array(data, device, backend.as_dtype(dtype))
+        if self.data is data or self.data.base is not None:  # a copy, as torch.tensor makes
+            self.data = self.data.copy()  # (tg.from_numpy shares memory)
         self.grad = None
         self._node = None
         self._name = name
