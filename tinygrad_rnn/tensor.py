@@ -10,6 +10,7 @@ The operators only forward to :mod:`tinygrad_rnn.ops`, where every primitive liv
 from __future__ import annotations
 
 import contextvars
+import copy
 import itertools
 import weakref
 
@@ -365,6 +366,33 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
+    # ---- copies and pickles: independent leaves, never a node of the original -----------
+    def __deepcopy__(self, memo) -> Tensor:
+        """An independent leaf with copied data (and .grad); a leaf that requires grad gets a
+        new node, so backward through the copy fills the copy's .grad, never the original's."""
+        node = self._node
+        if node is not None and node.op is not None:
+            raise RuntimeError(f"deepcopy of a computed tensor ({node.op.name}): only leaf tensors "
+                               f"(made by the user, not by an op) can be deep-copied, as in "
+                               f"PyTorch; deep-copy the leaves, or detach() it first")
+        new = _new(type(self))
+        memo[id(self)] = new
+        new.data = self.data.copy()
+        new.grad = None if self.grad is None else Tensor._wrap(self.grad.data.copy())
+        new._node = None
+        new._name = self._name
+        if node is not None:
+            new._node = leaf_node(new)
+        if hasattr(self, "__dict__"):  # a subclass's own attributes
+            new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return new
+
+    def __reduce_ex__(self, protocol):
+        """Pickle the values, device, requires_grad and name (as PyTorch: no graph, no .grad);
+        unpickling makes a new leaf."""
+        return (_unpickle, (type(self), backend.to_host(self.data), self.device,
+                            self._node is not None, self._name), getattr(self, "__dict__", None))
+
     # ---- devices and dtypes -----------------------------------------------------------
     def to(self, device: str | None = None, dtype=None) -> Tensor:
         """A copy on another device and/or with another dtype (differentiable)."""
@@ -439,6 +467,15 @@ class Tensor:
     @property
     def T(self):
         return functions.permute(self, tuple(range(self.ndim))[::-1])
+
+
+def _unpickle(cls, array, device: str, requires_grad: bool, name) -> Tensor:
+    t = _new(cls)
+    t.data = backend.to_array(array, device)
+    t.grad = None
+    t._node = None
+    t._name = name
+    return t.requires_grad_(True) if requires_grad else t
 
 
 from tinygrad_rnn import compose, functions  # noqa: E402  (they need Tensor; its operators them)
