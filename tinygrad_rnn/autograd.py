@@ -26,7 +26,7 @@ import threading
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.factored import FACTORED, ProductGrad, add_factored, multiply_out_products
-from tinygrad_rnn.ops import ARRAY_TYPES, raw, sum_to
+from tinygrad_rnn.ops import ARRAY_TYPES, ShapeError, raw, sum_to
 from tinygrad_rnn.tensor import FREED, Node, Tensor, Watch, reachable, set_state, state
 
 # ---- switches -------------------------------------------------------------------------------
@@ -256,26 +256,59 @@ def _as_tensor_saved(node: Node) -> tuple:
     return tuple(wrapped)
 
 
+def _own(g):
+    """A gradient handed to the user: an array (or a Tensor's data) of its own, writable.
+
+    Inside backward one array may reach several tensors (x + y sends g to both) and may be a
+    read-only broadcast view (the gradient of a sum); ``.grad`` and ``tg.grad`` results must
+    be neither, so that in-place updates such as ``clip_grad_norm_`` work and stay private.
+    """
+    if isinstance(g, Tensor):
+        return Tensor._wrap(g.data.copy(), g._node)  # same node: still differentiable
+    return Tensor._wrap(g.copy())
+
+
+def _check_hook_result(hook, result, node: Node):
+    """A hook may replace the gradient, but not change its shape, dtype or device."""
+    if not isinstance(result, Tensor) and not backend.is_array(result):
+        raise TypeError(f"hook {getattr(hook, '__name__', hook)!r} returned "
+                        f"{type(result).__name__}; a hook returns a Tensor (the new gradient) "
+                        f"or None (keep it)")
+    arr = raw(result)
+    what = f"hook {getattr(hook, '__name__', hook)!r} on {_node_label(node)}"
+    if tuple(arr.shape) != tuple(node.shape):
+        raise ShapeError(f"{what} returned a gradient of shape {tuple(arr.shape)} for a tensor of "
+                         f"shape {tuple(node.shape)}; a hook must keep the gradient's shape")
+    if arr.dtype != node.dtype:
+        raise RuntimeError(f"{what} returned a gradient of dtype {arr.dtype} for a tensor of "
+                           f"dtype {node.dtype}; a hook must keep the dtype (as in PyTorch): "
+                           f"return g * scale, not g.to(dtype=...)")
+
+
+def _node_label(node: Node) -> str:
+    label = "a leaf" if node.op is None else f"the output of {node.op.name}"
+    if node.name:
+        label += f" '{node.name}'"
+    return label + (f" in {node.scope}" if node.scope else "")
+
+
 def _apply_watch(node: Node, g, create_graph: bool, to_leaves: bool):
     """Hooks, retain_grad and leaf accumulation for a node whose gradient is complete."""
     watch = node.watch
     for hook in list(watch.hooks):
         result = hook(g if create_graph else Tensor._wrap(g))
         if result is not None:
-            result = result if create_graph else raw(result)
-            if tuple(result.shape) != tuple(node.shape):
-                raise ValueError(f"a hook returned a gradient of shape {tuple(result.shape)} for a "
-                                 f"tensor of shape {tuple(node.shape)}")
-            g = result
+            _check_hook_result(hook, result, node)
+            g = result if create_graph else raw(result)
     if watch.retained is not None and to_leaves:
         t = watch.retained()
         if t is not None:
-            t.grad = g if create_graph else Tensor._wrap(g)
+            t.grad = _own(g)
     if watch.leaf is not None and to_leaves:
         t = watch.leaf()
         if t is not None:
             if create_graph:
-                t.grad = g if t.grad is None else t.grad + g
+                t.grad = _own(g) if t.grad is None else t.grad + g
             else:
                 # a copy: one array may have reached several leaves (x + y sends g to both)
                 t.grad = Tensor._wrap(g.copy() if t.grad is None else
@@ -464,7 +497,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                                    f"outputs; pass allow_unused=True to get None for it")
             results.append(None)
         else:
-            results.append(g if create_graph else Tensor._wrap(g))
+            results.append(_own(g))
     return tuple(results)
 
 
