@@ -27,7 +27,17 @@ import threading
 from tinygrad_rnn import backend
 from tinygrad_rnn.factored import FACTORED, ProductGrad, add_factored, multiply_out_products
 from tinygrad_rnn.ops import ARRAY_TYPES, ShapeError, raw, sum_to
-from tinygrad_rnn.tensor import FREED, Node, Tensor, Watch, reachable, set_state, state
+from tinygrad_rnn.tensor import (
+    FREED,
+    WRITES,
+    Node,
+    Tensor,
+    Watch,
+    reachable,
+    set_state,
+    state,
+    written_after,
+)
 
 # ---- switches -------------------------------------------------------------------------------
 
@@ -235,6 +245,26 @@ def _freed_error(node: Node) -> RuntimeError:
         f"detach() it (h = h.detach()) so each chunk's graph stands alone (truncated BPTT).")
 
 
+def _check_not_written(node: Node, saved) -> None:
+    """Raise if an array ``node`` saved for backward was changed in place after it was saved."""
+    n_inputs = len(saved) - 1
+    for k, value in enumerate(saved):
+        if value is not None and written_after(value, node.rank):
+            what = "the output" if k == 0 else "the input" if n_inputs == 1 else f"input {k - 1}"
+            raise _written_error(f"{what} of {node.op.name}", node)
+    for key, value in (node.attrs or {}).items():
+        if backend.is_array(value) and written_after(value, node.rank):
+            raise _written_error(f"the argument {key} of {node.op.name}", node)
+
+
+def _written_error(what: str, node: Node) -> RuntimeError:
+    where = f" in {node.scope}" if node.scope else ""
+    return RuntimeError(
+        f"modified in place after it was saved for backward: {what}{where}; update after "
+        f"backward(), or clone() it first. (An optimizer step, x[i] = ..., nn.init or "
+        f"clip_grad_* wrote into an array this op needs to compute its gradient.)")
+
+
 def _check_finite(node: Node, i: int, grad) -> None:
     arr = raw(grad)
     if not bool(backend.xp_of(arr).isfinite(arr).all()):
@@ -355,6 +385,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
             saved = node.saved
             if saved is FREED:
                 raise _freed_error(node)
+            if node.rank < WRITES.last:  # something was written in place after this op ran
+                _check_not_written(node, saved)
             if create_graph:
                 saved = _as_tensor_saved(node)
             if not retain_graph:

@@ -126,6 +126,62 @@ def record(op, inputs, saved, attrs, out) -> Tensor:
     return t
 
 
+class _Writes:
+    """In-place writes made through the library, for backward to check saved arrays against.
+
+    PyTorch keeps a version counter per tensor and each op remembers the versions it saved;
+    here the writes pay instead of the saves, so recording an op costs nothing extra. Every
+    library write into an existing array (``x[i] = v``, an optimizer step, ``nn.init``,
+    ``clip_grad_*``) calls :func:`mark_written`, which notes the array (and the array whose
+    memory it views) with a rank from the same counter as Node.rank. Backward looks only at
+    nodes older than the newest write: an array such a node saved that was written after the
+    node was made means its VJP would read changed values, which raises.
+    """
+
+    __slots__ = ("last", "arrays")
+
+    def __init__(self):
+        self.last = -1     # rank of the newest write (-1: none yet)
+        self.arrays = {}   # id(array) → (weakref to it, rank of its last write)
+
+
+WRITES = _Writes()
+
+
+def mark_written(array) -> None:
+    """Note that the library changed ``array`` in place (call it after every such write)."""
+    rank = next(_ranks)
+    WRITES.last = rank
+    for a in (array, getattr(array, "base", None)):
+        if a is None:
+            continue
+        key = id(a)
+        entry = WRITES.arrays.get(key)
+        if entry is not None and entry[0]() is a:
+            WRITES.arrays[key] = (entry[0], rank)
+            continue
+        try:
+            ref = weakref.ref(a, lambda r, key=key: _forget(key, r))
+        except TypeError:  # memory owned by something that takes no weak reference
+            continue
+        WRITES.arrays[key] = (ref, rank)
+
+
+def _forget(key: int, ref) -> None:
+    entry = WRITES.arrays.get(key)
+    if entry is not None and entry[0] is ref:
+        del WRITES.arrays[key]
+
+
+def written_after(array, rank: int) -> bool:
+    """Whether ``array`` (or the memory it views) was written in place after ``rank``."""
+    for a in (array, getattr(array, "base", None)):
+        entry = None if a is None else WRITES.arrays.get(id(a))
+        if entry is not None and entry[1] > rank and entry[0]() is a:
+            return True
+    return False
+
+
 class Watch:
     """The rarely used parts of a node: its leaf tensor, a retained tensor, hooks."""
 
@@ -428,11 +484,10 @@ class Tensor:
     def __pos__(self): return self
     def __abs__(self): return functions.abs(self)
 
-    def __setitem__(self, index, value):
-        if self._node is not None:
-            raise RuntimeError("in-place assignment into a tensor that requires grad would corrupt "
-                               "the recorded graph; build a new tensor (e.g. with where or cat)")
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+    def __setitem__(self, index, value):  # in place; recorded when a gradient flows
+        if not ops.is_basic(index):  # Tensors and lists in the index, as getitem takes them
+            index = functions._normalize_index(index, self.device)
+        ops.setitem(self, index, value)
 
     # comparisons give boolean tensors with no gradient
     def __lt__(self, other): return functions.compare("lt", self, other)
@@ -478,4 +533,4 @@ def _unpickle(cls, array, device: str, requires_grad: bool, name) -> Tensor:
     return t.requires_grad_(True) if requires_grad else t
 
 
-from tinygrad_rnn import compose, functions  # noqa: E402  (they need Tensor; its operators them)
+from tinygrad_rnn import compose, functions, ops  # noqa: E402  (they need Tensor; its operators them)

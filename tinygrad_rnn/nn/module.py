@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.tensor import Tensor, host_array
+from tinygrad_rnn.tensor import Tensor, host_array, mark_written
 
 
 class Parameter(Tensor):
@@ -143,6 +143,7 @@ class Module:
         for name, value in given.items():
             if name in own:
                 p = own[name]
+                mark_written(p.data)  # the old values: a graph that saved them now raises
                 p.data = backend.to_array(value, p.device, p.dtype).copy()
 
     # ---- devices, dtypes, modes -------------------------------------------------------
