@@ -367,6 +367,7 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
     st = state()
     observe = st.recorder is not None or st.anomaly  # per-edge extras, off by default
     to_leaves = targets is None
+    last_write = WRITES.last  # rank of the newest in-place write (VJPs write nothing)
     with _GradMode(create_graph):
         while heap:
             node = waiting.pop(pop(heap))
@@ -377,6 +378,7 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                 if node.watch.hooks:  # a hook may change arrays that pending products read
                     multiply_out_products(grads)
                 g = _apply_watch(node, g, create_graph, to_leaves)
+                last_write = WRITES.last  # a hook may have written (e.g. an update in place)
             if targets is not None and node in targets:
                 found[node] = g
             op = node.op
@@ -385,7 +387,7 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
             saved = node.saved
             if saved is FREED:
                 raise _freed_error(node)
-            if node.rank < WRITES.last:  # something was written in place after this op ran
+            if node.rank < last_write:  # something was written in place after this op ran
                 _check_not_written(node, saved)
             if create_graph:
                 saved = _as_tensor_saved(node)
