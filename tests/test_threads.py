@@ -241,3 +241,13 @@ def test_a_generator_closed_or_thrown_into_leaves_the_mode_as_it_was():
     assert g.throw(KeyError("x")) is False
     g.close()
     assert tg.is_grad_enabled()
+
+
+def test_set_grad_enabled_as_a_decorator_switches_only_inside_the_function():
+    @tg.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+
+    assert tg.is_grad_enabled()
+    x = tg.Tensor([1.0], requires_grad=True)
+    assert not f(x).requires_grad and tg.is_grad_enabled()

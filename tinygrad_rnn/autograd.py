@@ -11,6 +11,10 @@ equal up to float rounding): the gradient of ``x[index]`` (``IndexedGrad``, adde
 and the gradient Xᵀ G of a thin product's right factor (``ProductGrad``: a weight's T
 messages become one product of stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]).
 
+Backward also refuses to read stale values: an array an op saved that the library wrote in
+place afterwards (an optimizer step, ``x[i] = v``; see ``tensor.mark_written``) raises,
+naming the op and its scope, as PyTorch's version counter does.
+
 There is no recursion anywhere, so a 100,000-step unrolled graph backpropagates, and the
 arrays an op saved are released as soon as its VJPs have run (unless ``retain_graph``; the
 factors of pending products are held until at most ``ProductGrad.STACK`` rows have piled up).
@@ -137,6 +141,10 @@ class set_grad_enabled(_GradMode):  # noqa: N801  (PyTorch's name; a class there
     def __exit__(self, *exc):
         set_state(grad_enabled=self.before)
         return False
+
+    def __call__(self, fn):  # as a decorator: undo the switch made on construction
+        set_state(grad_enabled=self.before)
+        return super().__call__(fn)
 
 
 def is_grad_enabled() -> bool:
