@@ -22,196 +22,26 @@ factors of pending products are held until at most ``ProductGrad.STACK`` rows ha
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import heapq
-import inspect
-import threading
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.factored import FACTORED, ProductGrad, add_factored, multiply_out_products
-from tinygrad_rnn.ops import ARRAY_TYPES, ShapeError, raw, sum_to
-from tinygrad_rnn.tensor import (
-    FREED,
-    WRITES,
-    Node,
-    Tensor,
-    Watch,
-    reachable,
-    set_state,
+from tinygrad_rnn.modes import (  # noqa: F401  (the switches: tg.autograd.no_grad etc.)
+    MessageRecorder,
+    _GradMode,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    keep_values,
+    no_grad,
+    record_messages,
+    scope,
+    set_grad_enabled,
     state,
-    written_after,
 )
-
-# ---- switches -------------------------------------------------------------------------------
-
-
-class _GradMode:
-    """Context manager and decorator that sets whether ops record the graph (in this thread).
-
-    As a decorator it makes a fresh manager per call, so one decorated function can run in
-    several threads at once; on a generator function the body runs under the mode at every
-    step (the mode is switched back while the caller has control), as in PyTorch.
-    """
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.previous = {}  # thread id → the modes to restore (one manager may serve threads)
-
-    def __enter__(self):
-        self.previous.setdefault(threading.get_ident(), []).append(state().grad_enabled)
-        set_state(grad_enabled=self.enabled)
-        return self
-
-    def __exit__(self, *exc):
-        stack = self.previous[threading.get_ident()]
-        set_state(grad_enabled=stack.pop())
-        if not stack:
-            del self.previous[threading.get_ident()]
-        return False
-
-    def __call__(self, fn):
-        enabled = self.enabled
-        if inspect.isgeneratorfunction(fn):
-            return _wrap_generator(fn, enabled)
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with _GradMode(enabled):
-                return fn(*args, **kwargs)
-        return wrapper
-
-
-def _wrap_generator(fn, enabled: bool):
-    """``fn``'s generator, each of its steps run under grad mode ``enabled``."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        gen = fn(*args, **kwargs)
-        try:
-            with _GradMode(enabled):
-                response = gen.send(None)
-            while True:
-                try:
-                    request = yield response
-                except GeneratorExit:
-                    with _GradMode(enabled):
-                        gen.close()
-                    raise
-                except BaseException as err:
-                    with _GradMode(enabled):
-                        response = gen.throw(err)
-                else:
-                    with _GradMode(enabled):
-                        response = gen.send(request)
-        except StopIteration as stop:
-            return stop.value
-    return wrapper
-
-
-def _mode(enabled: bool, fn):
-    mode = _GradMode(enabled)
-    return mode if fn is None else mode(fn)
-
-
-def no_grad(fn=None):
-    """Inside this block (or decorated function) no graph is recorded, in this thread.
-
-    ``with tg.no_grad():``, ``@tg.no_grad()`` or ``@tg.no_grad``.
-    """
-    return _mode(False, fn)
-
-
-def enable_grad(fn=None):
-    """Record the graph again, e.g. inside a ``no_grad`` block (block or decorator)."""
-    return _mode(True, fn)
-
-
-class set_grad_enabled(_GradMode):  # noqa: N801  (PyTorch's name; a class there too)
-    """Set grad mode now: ``tg.set_grad_enabled(False)`` switches recording off for this
-    thread; ``with tg.set_grad_enabled(False):`` switches it back on exit (as in PyTorch)."""
-
-    def __init__(self, mode: bool):
-        self.enabled = bool(mode)
-        self.before = state().grad_enabled
-        set_state(grad_enabled=self.enabled)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        set_state(grad_enabled=self.before)
-        return False
-
-    def __call__(self, fn):  # as a decorator: undo the switch made on construction
-        set_state(grad_enabled=self.before)
-        return super().__call__(fn)
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops record the graph in this thread."""
-    return state().grad_enabled
-
-
-@contextlib.contextmanager
-def _switched(**changes):
-    """Switch fields of this thread's state inside the block; restore only those on exit."""
-    current = state()
-    previous = {k: getattr(current, k) for k in changes}
-    set_state(**changes)
-    try:
-        yield
-    finally:
-        set_state(**previous)
-
-
-@contextlib.contextmanager
-def scope(name: str):
-    """Tag every node made inside with ``name`` (nested scopes join with '/': ``rnn/t=3``)."""
-    name = str(name)
-    if not name or "/" in name:
-        raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
-    previous = state().scope
-    path = f"{previous}/{name}" if previous else name
-    with _switched(scope=path):
-        yield path
-
-
-@contextlib.contextmanager
-def detect_anomaly():
-    """Check every gradient computed in backward; NaN or Inf raises, naming the op and scope."""
-    with _switched(anomaly=True):
-        yield
-
-
-@contextlib.contextmanager
-def keep_values():
-    """Nodes made inside keep their forward outputs (for pictures that show values)."""
-    with _switched(keep_values=True):
-        yield
-
-
-class MessageRecorder:
-    """The gradient each consumer sent to each input during backward.
-
-    ``messages`` is a list of ``(consumer, input_index, producer, gradient_array)``: for a
-    weight used at T steps there are T messages to it, and their sum is its gradient.
-    """
-
-    def __init__(self):
-        self.messages: list[tuple[Node, int, Node, object]] = []
-
-    def to(self, producer: Node) -> list:
-        """The messages received by ``producer`` (e.g. a parameter's node), in arrival order."""
-        return [m for m in self.messages if m[2] is producer]
-
-
-@contextlib.contextmanager
-def record_messages():
-    """Record per-edge gradient messages of the backward passes run inside (off by default)."""
-    recorder = MessageRecorder()
-    with _switched(recorder=recorder):
-        yield recorder
-
+from tinygrad_rnn.ops import ARRAY_TYPES, ShapeError, raw, sum_to
+from tinygrad_rnn.tensor import FREED, Node, Tensor, Watch, reachable
+from tinygrad_rnn.writes import WRITES, check_not_written
 
 # ---- hooks --------------------------------------------------------------------------------
 
@@ -251,26 +81,6 @@ def _freed_error(node: Node) -> RuntimeError:
         f"were freed by an earlier backward. Pass retain_graph=True to the first backward if you "
         f"really need two; if a hidden state is carried from one training chunk to the next, "
         f"detach() it (h = h.detach()) so each chunk's graph stands alone (truncated BPTT).")
-
-
-def _check_not_written(node: Node, saved) -> None:
-    """Raise if an array ``node`` saved for backward was changed in place after it was saved."""
-    n_inputs = len(saved) - 1
-    for k, value in enumerate(saved):
-        if value is not None and written_after(value, node.rank):
-            what = "the output" if k == 0 else "the input" if n_inputs == 1 else f"input {k - 1}"
-            raise _written_error(f"{what} of {node.op.name}", node)
-    for key, value in (node.attrs or {}).items():
-        if backend.is_array(value) and written_after(value, node.rank):
-            raise _written_error(f"the argument {key} of {node.op.name}", node)
-
-
-def _written_error(what: str, node: Node) -> RuntimeError:
-    where = f" in {node.scope}" if node.scope else ""
-    return RuntimeError(
-        f"modified in place after it was saved for backward: {what}{where}; update after "
-        f"backward(), or clone() it first. (An optimizer step, x[i] = ..., nn.init or "
-        f"clip_grad_* wrote into an array this op needs to compute its gradient.)")
 
 
 def _check_finite(node: Node, i: int, grad) -> None:
@@ -396,7 +206,7 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
             if saved is FREED:
                 raise _freed_error(node)
             if node.rank < last_write:  # something was written in place after this op ran
-                _check_not_written(node, saved)
+                check_not_written(node, saved)
             if create_graph:
                 saved = _as_tensor_saved(node)
             if not retain_graph:

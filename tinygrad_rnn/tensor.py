@@ -9,63 +9,13 @@ The operators only forward to :mod:`tinygrad_rnn.ops`, where every primitive liv
 
 from __future__ import annotations
 
-import contextvars
 import copy
-import itertools
 import weakref
 
 from tinygrad_rnn import backend
-
-
-class _State:
-    """The switches read by every recorded op, as one immutable snapshot per thread.
-
-    Grad mode, the scope path, anomaly detection, message recording and keep_values belong
-    to the thread that set them (as PyTorch's grad mode does): a ``no_grad()`` in one thread
-    never stops another thread's graph. The current snapshot lives in a ContextVar (a thread
-    starts with the defaults); a switch replaces the snapshot rather than editing it, so a
-    snapshot seen by two threads never changes under either. ``state()`` reads it (two
-    cheap calls per recorded op); ``set_state(field=value)`` switches one field.
-    """
-
-    __slots__ = ("grad_enabled", "scope", "anomaly", "recorder", "keep_values")
-
-    def __init__(self):
-        self.grad_enabled = True   # record graphs (no_grad / enable_grad flip it)
-        self.scope = ""            # current scope path, e.g. "encoder/t=3/lstm"
-        self.anomaly = False       # check backward for NaN/Inf (detect_anomaly)
-        self.recorder = None       # a MessageRecorder while per-edge messages are recorded
-        self.keep_values = False   # nodes keep their forward output (for graph pictures)
-
-
-# the default snapshot is shared by every thread that switched nothing: never mutated
-_CURRENT = contextvars.ContextVar("tinygrad_rnn_state", default=_State())  # noqa: B039
-state = _CURRENT.get  # the calling thread's switches: state().grad_enabled
-
-
-def set_state(**changes) -> None:
-    """Switch fields of the calling thread's state (e.g. ``set_state(grad_enabled=False)``)."""
-    old, new = _CURRENT.get(), _new(_State)
-    for field in _State.__slots__:
-        setattr(new, field, changes.pop(field) if field in changes else getattr(old, field))
-    if changes:
-        raise AttributeError(f"no such switch: {', '.join(changes)}")
-    _CURRENT.set(new)
-
-
-class _CurrentState:
-    """``STATE.grad_enabled`` etc.: the calling thread's switches, read through state()."""
-
-    __slots__ = ()
-    grad_enabled = property(lambda self: _CURRENT.get().grad_enabled)
-    scope = property(lambda self: _CURRENT.get().scope)
-    anomaly = property(lambda self: _CURRENT.get().anomaly)
-    recorder = property(lambda self: _CURRENT.get().recorder)
-    keep_values = property(lambda self: _CURRENT.get().keep_values)
-
-
-STATE = _CurrentState()
-_ranks = itertools.count()
+from tinygrad_rnn.modes import STATE, set_state, state  # noqa: F401  (re-exported: ops reads them here)
+from tinygrad_rnn.writes import WRITES, mark_written, written_after  # noqa: F401  (re-exported)
+from tinygrad_rnn.writes import ranks as _ranks
 
 
 class Node:
@@ -124,62 +74,6 @@ def record(op, inputs, saved, attrs, out) -> Tensor:
     t._node = node
     t._name = None
     return t
-
-
-class _Writes:
-    """In-place writes made through the library, for backward to check saved arrays against.
-
-    PyTorch keeps a version counter per tensor and each op remembers the versions it saved;
-    here the writes pay instead of the saves, so recording an op costs nothing extra. Every
-    library write into an existing array (``x[i] = v``, an optimizer step, ``nn.init``,
-    ``clip_grad_*``) calls :func:`mark_written`, which notes the array (and the array whose
-    memory it views) with a rank from the same counter as Node.rank. Backward looks only at
-    nodes older than the newest write: an array such a node saved that was written after the
-    node was made means its VJP would read changed values, which raises.
-    """
-
-    __slots__ = ("last", "arrays")
-
-    def __init__(self):
-        self.last = -1     # rank of the newest write (-1: none yet)
-        self.arrays = {}   # id(array) → (weakref to it, rank of its last write)
-
-
-WRITES = _Writes()
-
-
-def mark_written(array) -> None:
-    """Note that the library changed ``array`` in place (call it after every such write)."""
-    rank = next(_ranks)
-    WRITES.last = rank
-    for a in (array, getattr(array, "base", None)):
-        if a is None:
-            continue
-        key = id(a)
-        entry = WRITES.arrays.get(key)
-        if entry is not None and entry[0]() is a:
-            WRITES.arrays[key] = (entry[0], rank)
-            continue
-        try:
-            ref = weakref.ref(a, lambda r, key=key: _forget(key, r))
-        except TypeError:  # memory owned by something that takes no weak reference
-            continue
-        WRITES.arrays[key] = (ref, rank)
-
-
-def _forget(key: int, ref) -> None:
-    entry = WRITES.arrays.get(key)
-    if entry is not None and entry[0] is ref:
-        del WRITES.arrays[key]
-
-
-def written_after(array, rank: int) -> bool:
-    """Whether ``array`` (or the memory it views) was written in place after ``rank``."""
-    for a in (array, getattr(array, "base", None)):
-        entry = None if a is None else WRITES.arrays.get(id(a))
-        if entry is not None and entry[1] > rank and entry[0]() is a:
-            return True
-    return False
 
 
 class Watch:
