@@ -377,3 +377,27 @@ def test_setitem_of_a_list_or_numpy_value_into_a_cuda_tensor():
     (x * x).sum().backward()
     np.testing.assert_allclose(v.grad.numpy(), [8.0, 8.0, 8.0])
     assert v.grad.device == "cuda"
+
+
+def test_deep_copy_of_a_module_with_its_optimizer_gives_an_independent_pair():
+    model = _model()
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    _train(model, opt, steps=1)
+    before = _values(model)
+    twin, twin_opt = copy.deepcopy((model, opt))
+    assert {id(p) for p in twin_opt._params()} == {id(p) for p in twin.parameters()}
+    _train(twin, twin_opt, steps=2)
+    for k, v in _values(model).items():
+        np.testing.assert_array_equal(v, before[k])
+    assert all(s["step"] == 1 for s in opt.state.values())
+    assert all(s["step"] == 3 for s in twin_opt.state.values())
+
+
+@needs_cuda
+def test_pickle_and_deepcopy_keep_a_cuda_tensor_on_cuda():
+    w = tg.Tensor(np.array([1.0, 2.0], "float32"), device="cuda", requires_grad=True)
+    for c in (copy.deepcopy(w), pickle.loads(pickle.dumps(w))):
+        assert c.device == "cuda" and c.requires_grad
+        (c * 2).sum().backward()
+        np.testing.assert_array_equal(c.grad.numpy(), [2.0, 2.0])
+    assert w.grad is None
