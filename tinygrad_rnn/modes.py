@@ -11,7 +11,7 @@ import contextlib
 import contextvars
 import functools
 import inspect
-import threading
+from threading import get_ident
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,19 +39,32 @@ class _State:
         self.keep_values = False   # nodes keep their forward output (for graph pictures)
 
 
+_new = object.__new__
 # the default snapshot is shared by every thread that switched nothing: never mutated
 _CURRENT = contextvars.ContextVar("tinygrad_rnn_state", default=_State())  # noqa: B039
 state = _CURRENT.get  # the calling thread's switches: state().grad_enabled
 
 
+def switch(field: str, value):
+    """Set one field of the calling thread's state (a new snapshot); returns its old value."""
+    old = _CURRENT.get()
+    previous = getattr(old, field)
+    if value is not previous:
+        new = _new(_State)
+        new.grad_enabled = old.grad_enabled
+        new.scope = old.scope
+        new.anomaly = old.anomaly
+        new.recorder = old.recorder
+        new.keep_values = old.keep_values
+        setattr(new, field, value)
+        _CURRENT.set(new)
+    return previous
+
+
 def set_state(**changes) -> None:
     """Switch fields of the calling thread's state (e.g. ``set_state(grad_enabled=False)``)."""
-    old, new = _CURRENT.get(), object.__new__(_State)
-    for field in _State.__slots__:
-        setattr(new, field, changes.pop(field) if field in changes else getattr(old, field))
-    if changes:
-        raise AttributeError(f"no such switch: {', '.join(changes)}")
-    _CURRENT.set(new)
+    for field, value in changes.items():
+        switch(field, value)
 
 
 class _CurrentState:
@@ -81,15 +94,16 @@ class _GradMode:
         self.previous = {}  # thread id → the modes to restore (one manager may serve threads)
 
     def __enter__(self):
-        self.previous.setdefault(threading.get_ident(), []).append(state().grad_enabled)
-        set_state(grad_enabled=self.enabled)
+        previous = switch("grad_enabled", self.enabled)
+        self.previous.setdefault(get_ident(), []).append(previous)
         return self
 
     def __exit__(self, *exc):
-        stack = self.previous[threading.get_ident()]
-        set_state(grad_enabled=stack.pop())
+        ident = get_ident()
+        stack = self.previous[ident]
+        switch("grad_enabled", stack.pop())
         if not stack:
-            del self.previous[threading.get_ident()]
+            del self.previous[ident]
         return False
 
     def __call__(self, fn):
@@ -186,16 +200,31 @@ def _switched(**changes):
         set_state(**previous)
 
 
-@contextlib.contextmanager
-def scope(name: str):
-    """Tag every node made inside with ``name`` (nested scopes join with '/': ``rnn/t=3``)."""
-    name = str(name)
-    if not name or "/" in name:
-        raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
-    previous = state().scope
-    path = f"{previous}/{name}" if previous else name
-    with _switched(scope=path):
-        yield path
+class scope:  # noqa: N801  (used as a function: with scope("t=3"): ...)
+    """Tag every node made inside with ``name`` (nested scopes join with '/': ``rnn/t=3``).
+
+    ``with scope(name) as path:`` gives the full path. A class, not a generator: recurrent
+    layers open one per time step, so entering and leaving must be cheap.
+    """
+
+    __slots__ = ("name", "previous")
+
+    def __init__(self, name: str):
+        name = str(name)
+        if not name or "/" in name:
+            raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
+        self.name = name
+        self.previous = []
+
+    def __enter__(self) -> str:
+        outer = _CURRENT.get().scope
+        path = f"{outer}/{self.name}" if outer else self.name
+        self.previous.append(switch("scope", path))
+        return path
+
+    def __exit__(self, *exc) -> bool:
+        switch("scope", self.previous.pop())
+        return False
 
 
 @contextlib.contextmanager
