@@ -220,7 +220,7 @@ def test_message_recording_is_off_by_default_and_sums_to_the_gradient():
     to_w = rec.to(W.node)
     assert len(to_w) == 4  # one message per time step that used W
     np.testing.assert_allclose(sum(m[3] for m in to_w), W.grad.numpy(), atol=1e-14)
-    assg = tg.autograd.STATE.recorder
+    assg = tg.autograd.state().recorder
     assert assg is None
 
 
@@ -372,3 +372,51 @@ def test_a_leaf_whose_data_was_replaced_by_another_shape_gets_a_gradient_of_the_
     (x + tg.Tensor(np.ones((2, 3)), dtype="float64")).sum().backward()
     assert x.grad.shape == (1, 3)
     np.testing.assert_array_equal(x.grad.numpy(), [[2.0, 2.0, 2.0]])
+
+
+def _writable_and_private(*grads):
+    arrays = [g.data for g in grads]
+    for a in arrays:
+        assert a.flags.writeable and a.flags.owndata
+    for i, a in enumerate(arrays):
+        assert not any(np.shares_memory(a, b) for b in arrays[i + 1:])
+
+
+def test_gradients_handed_out_are_writable_arrays_of_their_own():
+    x = leaf(np.ones(3))
+    y = leaf(np.ones(3))
+    _writable_and_private(*tg.grad((x + y).sum(), [x, y]))          # sum → a broadcast view
+    _writable_and_private(*tg.grad((x + y).sum(), [x, y], create_graph=True))
+    z = x * 2
+    z.retain_grad()
+    z.sum().backward()
+    _writable_and_private(z.grad, x.grad)
+    x.grad = y.grad = None
+    (x + y).sum().backward(create_graph=True)
+    _writable_and_private(x.grad, y.grad)
+
+
+def test_clip_grad_norm_works_on_create_graph_gradients():
+    x = leaf(np.ones(4))
+    x.sum().backward(create_graph=True)  # the gradient of a sum is a broadcast of ones
+    total = tg.nn.utils.clip_grad_norm_([x], 1.0)
+    assert float(total) == pytest.approx(2.0)
+    assert float(np.linalg.norm(x.grad.numpy())) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_a_hook_may_not_change_the_gradients_dtype_or_shape():
+    w = leaf(np.ones(3))
+    h = w.register_hook(lambda g: g.to(dtype="float32"))
+    with pytest.raises(RuntimeError, match="dtype float32 for a tensor of dtype float64"):
+        (w * 2).sum().backward()
+    h.remove()
+    w.register_hook(lambda g: g.sum())
+    with pytest.raises(ValueError, match=r"shape \(\) for a tensor of shape \(3,\)"):
+        (w * 2).sum().backward()
+
+
+def test_a_hook_that_returns_something_else_than_a_tensor_is_refused():
+    w = leaf(np.ones(3))
+    w.register_hook(lambda g: [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="returns a Tensor .* or None"):
+        (w * 2).sum().backward()

@@ -1,7 +1,7 @@
 """tinygrad_rnn: a from-scratch autodiff engine for learning, seeing and running BPTT."""
 
 # isort: off
-from tinygrad_rnn.tensor import Tensor  # first: ops.py and functions.py build on Tensor
+from tinygrad_rnn.tensor import Tensor, from_numpy  # first: ops.py and functions.py build on Tensor
 # isort: on
 
 from tinygrad_rnn import nn, optim
@@ -77,7 +77,7 @@ from tinygrad_rnn.tied import TiedGradient, check_tied_gradient
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "zeros", "ones", "full", "zeros_like", "ones_like", "eye", "arange",
+    "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "eye", "arange",
     "randn", "rand", "uniform", "randint", "manual_seed", "cat", "stack", "split", "chunk",
     "where", "maximum", "minimum", "clip", "exp", "log", "tanh", "sigmoid", "relu", "abs",
     "sqrt", "softmax", "log_softmax", "matmul", "mean", "reshape", "permute", "transpose",

@@ -11,6 +11,10 @@ equal up to float rounding): the gradient of ``x[index]`` (``IndexedGrad``, adde
 and the gradient Xᵀ G of a thin product's right factor (``ProductGrad``: a weight's T
 messages become one product of stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]).
 
+Backward also refuses to read stale values: an array an op saved that the library wrote in
+place afterwards (an optimizer step, ``x[i] = v``; see ``tensor.mark_written``) raises,
+naming the op and its scope, as PyTorch's version counter does.
+
 There is no recursion anywhere, so a 100,000-step unrolled graph backpropagates, and the
 arrays an op saved are released as soon as its VJPs have run (unless ``retain_graph``; the
 factors of pending products are held until at most ``ProductGrad.STACK`` rows have piled up).
@@ -18,123 +22,27 @@ factors of pending products are held until at most ``ProductGrad.STACK`` rows ha
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import heapq
 
 from tinygrad_rnn import backend
+from tinygrad_rnn.errors import ShapeError
 from tinygrad_rnn.factored import FACTORED, ProductGrad, add_factored, multiply_out_products
+from tinygrad_rnn.modes import (  # noqa: F401  (the switches: tg.autograd.no_grad etc.)
+    MessageRecorder,
+    _GradMode,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    keep_values,
+    no_grad,
+    record_messages,
+    scope,
+    set_grad_enabled,
+    state,
+)
 from tinygrad_rnn.ops import ARRAY_TYPES, raw, sum_to
-from tinygrad_rnn.tensor import FREED, STATE, Node, Tensor, Watch, reachable
-
-# ---- switches -------------------------------------------------------------------------------
-
-
-class _GradMode:
-    """Context manager and decorator that sets whether ops record the graph."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.previous = []
-
-    def __enter__(self):
-        self.previous.append(STATE.grad_enabled)
-        STATE.grad_enabled = self.enabled
-        return self
-
-    def __exit__(self, *exc):
-        STATE.grad_enabled = self.previous.pop()
-        return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with _GradMode(self.enabled):
-                return fn(*args, **kwargs)
-        return wrapper
-
-
-def no_grad() -> _GradMode:
-    """Inside this block (or decorated function) no graph is recorded."""
-    return _GradMode(False)
-
-
-def enable_grad() -> _GradMode:
-    """Record the graph again, e.g. inside a ``no_grad`` block."""
-    return _GradMode(True)
-
-
-def set_grad_enabled(enabled: bool) -> _GradMode:
-    return _GradMode(bool(enabled))
-
-
-def is_grad_enabled() -> bool:
-    return STATE.grad_enabled
-
-
-@contextlib.contextmanager
-def scope(name: str):
-    """Tag every node made inside with ``name`` (nested scopes join with '/': ``rnn/t=3``)."""
-    name = str(name)
-    if not name or "/" in name:
-        raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
-    previous = STATE.scope
-    STATE.scope = f"{previous}/{name}" if previous else name
-    try:
-        yield STATE.scope
-    finally:
-        STATE.scope = previous
-
-
-@contextlib.contextmanager
-def detect_anomaly():
-    """Check every gradient computed in backward; NaN or Inf raises, naming the op and scope."""
-    previous = STATE.anomaly
-    STATE.anomaly = True
-    try:
-        yield
-    finally:
-        STATE.anomaly = previous
-
-
-@contextlib.contextmanager
-def keep_values():
-    """Nodes made inside keep their forward outputs (for pictures that show values)."""
-    previous = STATE.keep_values
-    STATE.keep_values = True
-    try:
-        yield
-    finally:
-        STATE.keep_values = previous
-
-
-class MessageRecorder:
-    """The gradient each consumer sent to each input during backward.
-
-    ``messages`` is a list of ``(consumer, input_index, producer, gradient_array)`` (a host
-    NumPy array, also on the GPU: recording is for looking at them): for a
-    weight used at T steps there are T messages to it, and their sum is its gradient.
-    """
-
-    def __init__(self):
-        self.messages: list[tuple[Node, int, Node, object]] = []
-
-    def to(self, producer: Node) -> list:
-        """The messages received by ``producer`` (e.g. a parameter's node), in arrival order."""
-        return [m for m in self.messages if m[2] is producer]
-
-
-@contextlib.contextmanager
-def record_messages():
-    """Record per-edge gradient messages of the backward passes run inside (off by default)."""
-    previous = STATE.recorder
-    recorder = MessageRecorder()
-    STATE.recorder = recorder
-    try:
-        yield recorder
-    finally:
-        STATE.recorder = previous
-
+from tinygrad_rnn.tensor import FREED, Node, Tensor, Watch, reachable
+from tinygrad_rnn.writes import WRITES, check_not_written
 
 # ---- hooks --------------------------------------------------------------------------------
 
@@ -197,26 +105,59 @@ def _as_tensor_saved(node: Node) -> tuple:
     return tuple(wrapped)
 
 
+def _own(g):
+    """A gradient handed to the user: an array (or a Tensor's data) of its own, writable.
+
+    Inside backward one array may reach several tensors (x + y sends g to both) and may be a
+    read-only broadcast view (the gradient of a sum); ``.grad`` and ``tg.grad`` results must
+    be neither, so that in-place updates such as ``clip_grad_norm_`` work and stay private.
+    """
+    if isinstance(g, Tensor):
+        return Tensor._wrap(g.data.copy(), g._node)  # same node: still differentiable
+    return Tensor._wrap(g.copy())
+
+
+def _check_hook_result(hook, result, node: Node):
+    """A hook may replace the gradient, but not change its shape, dtype or device."""
+    if not isinstance(result, Tensor) and not backend.is_array(result):
+        raise TypeError(f"hook {getattr(hook, '__name__', hook)!r} returned "
+                        f"{type(result).__name__}; a hook returns a Tensor (the new gradient) "
+                        f"or None (keep it)")
+    arr = raw(result)
+    what = f"hook {getattr(hook, '__name__', hook)!r} on {_node_label(node)}"
+    if tuple(arr.shape) != tuple(node.shape):
+        raise ShapeError(f"{what} returned a gradient of shape {tuple(arr.shape)} for a tensor of "
+                         f"shape {tuple(node.shape)}; a hook must keep the gradient's shape")
+    if arr.dtype != node.dtype:
+        raise RuntimeError(f"{what} returned a gradient of dtype {arr.dtype} for a tensor of "
+                           f"dtype {node.dtype}; a hook must keep the dtype (as in PyTorch): "
+                           f"return g * scale, not g.to(dtype=...)")
+
+
+def _node_label(node: Node) -> str:
+    label = "a leaf" if node.op is None else f"the output of {node.op.name}"
+    if node.name:
+        label += f" '{node.name}'"
+    return label + (f" in {node.scope}" if node.scope else "")
+
+
 def _apply_watch(node: Node, g, create_graph: bool, to_leaves: bool):
     """Hooks, retain_grad and leaf accumulation for a node whose gradient is complete."""
     watch = node.watch
     for hook in list(watch.hooks):
         result = hook(g if create_graph else Tensor._wrap(g))
         if result is not None:
-            result = result if create_graph else raw(result)
-            if tuple(result.shape) != tuple(node.shape):
-                raise ValueError(f"a hook returned a gradient of shape {tuple(result.shape)} for a "
-                                 f"tensor of shape {tuple(node.shape)}")
-            g = result
+            _check_hook_result(hook, result, node)
+            g = result if create_graph else raw(result)
     if watch.retained is not None and to_leaves:
         t = watch.retained()
         if t is not None:
-            t.grad = g if create_graph else Tensor._wrap(g)
+            t.grad = _own(g)
     if watch.leaf is not None and to_leaves:
         t = watch.leaf()
         if t is not None:
             if create_graph:
-                t.grad = g if t.grad is None else t.grad + g
+                t.grad = _own(g) if t.grad is None else t.grad + g
             else:
                 # a copy: one array may have reached several leaves (x + y sends g to both)
                 t.grad = Tensor._wrap(g.copy() if t.grad is None else
@@ -242,8 +183,10 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
             grads[node] = g
             waiting[-node.rank] = node
             push(heap, -node.rank)
-    observe = STATE.recorder is not None or STATE.anomaly  # per-edge extras, off by default
+    st = state()
+    observe = st.recorder is not None or st.anomaly  # per-edge extras, off by default
     to_leaves = targets is None
+    last_write = WRITES.last  # rank of the newest in-place write (VJPs write nothing)
     with _GradMode(create_graph):
         while heap:
             node = waiting.pop(pop(heap))
@@ -254,6 +197,7 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
                 if node.watch.hooks:  # a hook may change arrays that pending products read
                     multiply_out_products(grads)
                 g = _apply_watch(node, g, create_graph, to_leaves)
+                last_write = WRITES.last  # a hook may have written (e.g. an update in place)
             if targets is not None and node in targets:
                 found[node] = g
             op = node.op
@@ -262,6 +206,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets=None, needed=Non
             saved = node.saved
             if saved is FREED:
                 raise _freed_error(node)
+            if node.rank < last_write:  # something was written in place after this op ran
+                check_not_written(node, saved)
             if create_graph:
                 saved = _as_tensor_saved(node)
             if not retain_graph:
@@ -311,10 +257,11 @@ def _observe(node: Node, i: int, parent: Node, gi) -> None:
     """Anomaly check and message recording for one edge (only when switched on)."""
     if type(gi) in FACTORED:
         gi = gi.dense()
-    if STATE.anomaly:
+    st = state()
+    if st.anomaly:
         _check_finite(node, i, gi)
-    if STATE.recorder is not None:
-        STATE.recorder.messages.append((node, i, parent, backend.to_host(raw(gi))))
+    if st.recorder is not None:
+        st.recorder.messages.append((node, i, parent, backend.to_host(raw(gi))))
 
 
 def _leaf_shape(node: Node) -> tuple:
@@ -403,7 +350,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                                    f"outputs; pass allow_unused=True to get None for it")
             results.append(None)
         else:
-            results.append(g if create_graph else Tensor._wrap(g))
+            results.append(_own(g))
     return tuple(results)
 
 

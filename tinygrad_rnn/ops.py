@@ -27,7 +27,7 @@ import operator
 from tinygrad_rnn import backend
 from tinygrad_rnn.errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError
 from tinygrad_rnn.factored import IndexedGrad, ProductGrad, scatter_forward
-from tinygrad_rnn.tensor import STATE, Node, Tensor, record
+from tinygrad_rnn.tensor import Node, Tensor, mark_written, record, state
 
 ARRAY_TYPES = backend.ARRAY_TYPES
 
@@ -65,7 +65,8 @@ class _PerInput:
 
 
 def where_scope() -> str:
-    return f" in {STATE.scope}" if STATE.scope else ""
+    scope = state().scope
+    return f" in {scope}" if scope else ""
 
 
 def _shape_of(x) -> str:
@@ -105,7 +106,7 @@ def apply(op: Op, *inputs, **attrs) -> Tensor:
     if type(out) not in ARRAY_TYPES:
         out = backend.ensure_array(out)
     parents = [x._node if isinstance(x, Tensor) and x._node is not None else x for x in inputs]
-    if not STATE.grad_enabled or not any(type(p) is Node for p in parents):
+    if not state().grad_enabled or not any(type(p) is Node for p in parents):
         return Tensor._wrap(out)
     saved = (out if op.save_out else None, *(arrays if op.save_in else [None] * len(arrays)))
     return record(op, tuple(parents), saved, attrs, out)
@@ -125,7 +126,7 @@ def apply1(op: Op, x, attrs: dict = NO_ATTRS) -> Tensor:
     if type(out) not in ARRAY_TYPES:
         out = backend.ensure_array(out)
     parent = x._node
-    if parent is None or not STATE.grad_enabled:
+    if parent is None or not state().grad_enabled:
         return Tensor._wrap(out)
     saved = (out if op.save_out else None, xd) if op.save_in else \
         (out, None) if op.save_out else _NONE2
@@ -152,7 +153,7 @@ def apply2(op: Op, x, y, attrs: dict = NO_ATTRS) -> Tensor:
         out = backend.ensure_array(out)
     px = x._node if x_is_t else None
     py = y._node if y_is_t else None
-    if (px is None and py is None) or not STATE.grad_enabled:
+    if (px is None and py is None) or not state().grad_enabled:
         return Tensor._wrap(out)
     saved = (out if op.save_out else None, xd, yd) if op.save_in else \
         (out, None, None) if op.save_out else _NONE3
@@ -600,3 +601,82 @@ def _promote(op: Op, x, y):
             common = backend.result_type(xd, yd)
             x, y = Tensor._wrap(xd.astype(common)), Tensor._wrap(yd.astype(common))
     return x, y
+
+
+# ---- x[index] = value, recorded (the one in-place op) -----------------------------------------
+
+def _setitem_forward(x, value, index, vdtype):
+    x[index] = value  # in place, as PyTorch: every tensor sharing x's memory sees the change
+    return x
+
+
+def _zero_at(g, index):
+    """g with zeros where x[index] was overwritten (those entries no longer depend on x)."""
+    if isinstance(g, Tensor):  # create_graph: a product with a constant mask stays differentiable
+        mask = _xp(g).ones(g.shape, g.dtype)
+        mask[index] = 0
+        return g * mask
+    out = g.copy()
+    out[index] = 0
+    return out
+
+
+def _value_grad(g, index, vdtype):
+    """g at the overwritten entries, in the value's dtype (the engine sums it to its shape)."""
+    gi = _index(g, index)
+    if raw(gi).dtype == vdtype:
+        return gi
+    return gi.to(dtype=vdtype) if isinstance(gi, Tensor) else gi.astype(vdtype)
+
+
+SETITEM = Op("setitem", _setitem_forward,
+             (lambda g, out, x, v, index, vdtype: _zero_at(g, index),
+              lambda g, out, x, v, index, vdtype: _value_grad(g, index, vdtype)),
+             broadcasts=True)
+
+
+def setitem(x: Tensor, index, value) -> None:
+    """``x[index] = value`` as PyTorch does it: in place, and recorded when a gradient flows.
+
+    Recorded (x's node becomes a ``setitem`` node) when grad mode is on and ``value`` requires
+    grad or x is a computed tensor: ∂/∂x is g with zeros at ``index``, ∂/∂value is g[index]
+    summed back to value's shape. A leaf that requires grad is refused (as PyTorch), and any
+    op that saved x's old values for backward raises there (see ``tensor.mark_written``).
+    """
+    v_is_t = isinstance(value, Tensor)
+    if v_is_t and type(value.data) is not type(x.data):
+        raise backend.DeviceError(f"x[...] = value{where_scope()}: tensors on different devices "
+                                  f"({x.device} and {value.device}); move one with .to()")
+    if not v_is_t and not isinstance(value, (int, float, bool)):  # lists, NumPy arrays
+        value = backend.to_array(value, x.device, x.dtype)
+    vd = value.data if v_is_t else value
+    vnode = value._node if v_is_t else None
+    node = x._node
+    record_it = state().grad_enabled and (vnode is not None or node is not None)
+    if record_it and node is not None and node.op is None:
+        raise RuntimeError(
+            "a leaf tensor that requires grad is being used in an in-place operation (in-place "
+            "assignment x[...] = value): it would change a parameter behind autograd's back and "
+            "corrupt the recorded graph. Update it inside `with tg.no_grad():` (as optimizers "
+            "do), or assign into a copy: y = x.clone(); y[...] = value (or build a new tensor "
+            "with where or cat)")
+    if record_it and x.data.base is not None:
+        raise RuntimeError(
+            "x[...] = value with gradients needs x to own its memory, but x is a view of "
+            "another tensor (made by slicing, reshape or transpose): that tensor's values would "
+            "change without its graph knowing. Assign through the tensor itself (h[0, 1] = v, "
+            "not h[0][1] = v), or clone() x first")
+    xd = x.data
+    try:
+        _setitem_forward(xd, vd, index, None)
+    except (ValueError, IndexError, TypeError) as err:
+        raise _op_error(SETITEM, (x, value), {"index": index}, err) from None
+    mark_written(xd)
+    if not record_it:
+        return
+    inputs = (node if node is not None else Tensor._wrap(xd),
+              vnode if vnode is not None else value)
+    vdtype = vd.dtype if v_is_t else xd.dtype
+    new = record(SETITEM, inputs, _NONE3, {"index": index, "vdtype": vdtype}, xd)._node
+    new.name = x._name
+    x._node = new

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.autograd import enable_grad
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, mark_written
 
 ParamsT = Iterable[Tensor] | Iterable[dict]  # Tensors, or param-group dicts
 
@@ -101,6 +101,7 @@ class Optimizer:
                 if p.grad is not None:
                     state = self.state.setdefault(p, {})
                     self._update(p.data, p.grad.data, state, group)
+                    mark_written(p.data)  # backward of a graph that saved p now raises
         return loss
 
     def _update(self, param, grad, state: dict, group: dict) -> None:

@@ -9,27 +9,13 @@ The operators only forward to :mod:`tinygrad_rnn.ops`, where every primitive liv
 
 from __future__ import annotations
 
-import itertools
+import copy
 import weakref
 
 from tinygrad_rnn import backend
-
-
-class _State:
-    """Process-wide switches read by every recorded op (kept in one object on purpose)."""
-
-    __slots__ = ("grad_enabled", "scope", "anomaly", "recorder", "keep_values")
-
-    def __init__(self):
-        self.grad_enabled = True   # record graphs (no_grad / enable_grad flip it)
-        self.scope = ""            # current scope path, e.g. "encoder/t=3/lstm"
-        self.anomaly = False       # check backward for NaN/Inf (detect_anomaly)
-        self.recorder = None       # a MessageRecorder while per-edge messages are recorded
-        self.keep_values = False   # nodes keep their forward output (for graph pictures)
-
-
-STATE = _State()
-_ranks = itertools.count()
+from tinygrad_rnn.modes import STATE, set_state, state  # noqa: F401  (re-exported: ops reads them here)
+from tinygrad_rnn.writes import WRITES, mark_written, written_after  # noqa: F401  (re-exported)
+from tinygrad_rnn.writes import ranks as _ranks
 
 
 class Node:
@@ -69,18 +55,19 @@ def record(op, inputs, saved, attrs, out) -> Tensor:
     The one place Nodes are made, written out flat: it runs once per recorded op (the last
     five lines are Tensor._wrap inlined; the call would cost 1 % of a small LSTM's step).
     """
+    st = state()
     node = _new(Node)
     node.op = op
     node.inputs = inputs
     node.saved = saved
     node.attrs = attrs
-    node.scope = STATE.scope
+    node.scope = st.scope
     node.rank = next(_ranks)
     node.shape = out.shape
     node.dtype = out.dtype
     node.name = None
     node.watch = None
-    node.value = out if STATE.keep_values else None
+    node.value = out if st.keep_values else None
     t = _new(Tensor)
     t.data = out
     t.grad = None
@@ -114,6 +101,22 @@ def host_array(value):
     return backend.host_asarray(value)
 
 
+def from_numpy(array) -> Tensor:
+    """A tensor that shares memory with the NumPy array ``array`` (PyTorch's ``from_numpy``).
+
+    No copy is made: writing into the array changes the tensor and the other way round (and
+    an in-place write into it after an op saved it for backward is caught by backward).
+    ``Tensor(array)`` and ``tg.tensor(array)`` copy instead.
+    """
+    if not backend.is_array(array) or backend.device_of(array) != "cpu":
+        raise TypeError(f"from_numpy expects a NumPy array, got {type(array).__name__}; use "
+                        f"tg.tensor(data) to copy other data into a tensor")
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"from_numpy: arrays of dtype {array.dtype} cannot be tensors (use a "
+                        f"float, integer or bool array)")
+    return Tensor._wrap(array)
+
+
 def reachable(roots) -> set:
     """Every node the ``roots`` depend on, themselves included (a stack walk, no recursion)."""
     seen, stack = set(roots), list(roots)
@@ -137,8 +140,10 @@ class Tensor:
     """An n-dimensional array that records the operations made on it.
 
     ``Tensor(data, requires_grad=False, device=None, dtype=None, name=None)``: `data` may be a
-    list, a scalar or a NumPy/CuPy array. Python floats become float32; arrays keep their
-    dtype unless `dtype` is given (as ``torch.tensor`` does).
+    list, a scalar, a NumPy/CuPy array or a Tensor, and is always copied (as ``torch.tensor``
+    does), so refilling the source array never changes the tensor or a graph that saved it;
+    ``tg.from_numpy(array)`` shares memory instead. Python floats become float32; arrays keep
+    their dtype unless `dtype` is given.
     """
 
     __slots__ = ("data", "grad", "_node", "_name", "__weakref__")
@@ -151,6 +156,8 @@ class Tensor:
         device = backend.check_device(device) if device is not None else \
             backend.device_for_data(data)
         self.data = backend.to_array(data, device, backend.as_dtype(dtype))
+        if self.data is data or self.data.base is not None:  # a copy, as torch.tensor makes
+            self.data = self.data.copy()  # (tg.from_numpy shares memory)
         self.grad = None
         self._node = None
         self._name = name
@@ -309,6 +316,33 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
+    # ---- copies and pickles: independent leaves, never a node of the original -----------
+    def __deepcopy__(self, memo) -> Tensor:
+        """An independent leaf with copied data (and .grad); a leaf that requires grad gets a
+        new node, so backward through the copy fills the copy's .grad, never the original's."""
+        node = self._node
+        if node is not None and node.op is not None:
+            raise RuntimeError(f"deepcopy of a computed tensor ({node.op.name}): only leaf tensors "
+                               f"(made by the user, not by an op) can be deep-copied, as in "
+                               f"PyTorch; deep-copy the leaves, or detach() it first")
+        new = _new(type(self))
+        memo[id(self)] = new
+        new.data = self.data.copy()
+        new.grad = None if self.grad is None else Tensor._wrap(self.grad.data.copy())
+        new._node = None
+        new._name = self._name
+        if node is not None:
+            new._node = leaf_node(new)
+        if hasattr(self, "__dict__"):  # a subclass's own attributes
+            new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return new
+
+    def __reduce_ex__(self, protocol):
+        """Pickle the values, device, requires_grad and name (as PyTorch: no graph, no .grad);
+        unpickling makes a new leaf."""
+        return (_unpickle, (type(self), backend.to_host(self.data), self.device,
+                            self._node is not None, self._name), getattr(self, "__dict__", None))
+
     # ---- devices and dtypes -----------------------------------------------------------
     def to(self, device: str | None = None, dtype=None) -> Tensor:
         """A copy on another device and/or with another dtype (differentiable)."""
@@ -344,11 +378,10 @@ class Tensor:
     def __pos__(self): return self
     def __abs__(self): return functions.abs(self)
 
-    def __setitem__(self, index, value):
-        if self._node is not None:
-            raise RuntimeError("in-place assignment into a tensor that requires grad would corrupt "
-                               "the recorded graph; build a new tensor (e.g. with where or cat)")
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+    def __setitem__(self, index, value):  # in place; recorded when a gradient flows
+        if not ops.is_basic(index):  # Tensors and lists in the index, as getitem takes them
+            index = functions._normalize_index(index, self.device)
+        ops.setitem(self, index, value)
 
     # comparisons give boolean tensors with no gradient
     def __lt__(self, other): return functions.compare("lt", self, other)
@@ -438,4 +471,13 @@ class Tensor:
         return self.data.__dlpack_device__()
 
 
-from tinygrad_rnn import compose, functions  # noqa: E402  (they need Tensor; its operators them)
+def _unpickle(cls, array, device: str, requires_grad: bool, name) -> Tensor:
+    t = _new(cls)
+    t.data = backend.to_array(array, device)
+    t.grad = None
+    t._node = None
+    t._name = name
+    return t.requires_grad_(True) if requires_grad else t
+
+
+from tinygrad_rnn import compose, functions, ops  # noqa: E402  (they need Tensor; its operators them)

@@ -12,7 +12,7 @@ import math
 from typing import TYPE_CHECKING
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, mark_written
 
 if TYPE_CHECKING:
     from tinygrad_rnn.nn.module import Module
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 def _fill(t: Tensor, array) -> Tensor:
     t.data[...] = array.astype(t.dtype, copy=False)
+    mark_written(t.data)
     return t
 
 
@@ -40,6 +41,7 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 def constant_(t: Tensor, value: float) -> Tensor:
     """t = value everywhere."""
     t.data[...] = value
+    mark_written(t.data)
     return t
 
 

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.tensor import Tensor, host_array
+from tinygrad_rnn.tensor import Tensor, host_array, mark_written
 
 
 class Parameter(Tensor):
@@ -212,6 +212,7 @@ class Module:
         new = {name: backend.to_array(value, own[name].device, own[name].dtype).copy()
                for name, value in given.items() if name in own}  # may fail: nothing written yet
         for name, data in new.items():
+            mark_written(own[name].data)  # the old values: a graph that saved them now raises
             own[name].data = data
 
     # ---- devices, dtypes, modes -------------------------------------------------------

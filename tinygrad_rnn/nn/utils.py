@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, mark_written
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "detach_state", "truncated_bptt_chunks"]
 
@@ -57,6 +57,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     coef = backend.ensure_array(xp.minimum(max_norm / (total + 1e-6), 1.0))
     for g in grads:
         g *= backend.to_array(coef, backend.device_of(g), g.dtype)
+        mark_written(g)
     return Tensor._wrap(total)
 
 
@@ -65,6 +66,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     clip_value = float(clip_value)
     for g in _grads(parameters):
         backend.xp_of(g).clip(g, -clip_value, clip_value, out=g)
+        mark_written(g)
 
 
 def detach_state(state: Any) -> Any:
