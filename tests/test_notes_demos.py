@@ -7,6 +7,7 @@ import pytest
 MODULES = [
     "demos.feedforward_backprop",
     "demos.iterated_map",
+    "demos.sigmoid_drift",
 ]
 
 
@@ -20,3 +21,14 @@ def test_notes_demo_runs_quick_and_its_claims_hold(module_name, tmp_path):
     failed = [f"{c.text}: {c.measured}" for c in summary.claims if not c.held]
     assert not failed, failed
     assert summary.files and all((tmp_path / f.split("/")[-1]).exists() for f in summary.files)
+
+
+def test_sigmoid_drift_recurrence_gradcheck():
+    import tinygrad_rnn as tg
+    from demos.sigmoid_drift import run_rnn
+    tg.manual_seed(0)
+    U = tg.randn(4, 3, dtype="float64", requires_grad=True)
+    W = tg.randn(4, 4, dtype="float64", requires_grad=True)
+    xs = tg.randn(5, 2, 3, dtype="float64", requires_grad=True)
+    for act in ("sigmoid", "tanh"):
+        assert tg.gradcheck(lambda U, W, xs, act=act: run_rnn(U, W, xs, act)[0], [U, W, xs])
