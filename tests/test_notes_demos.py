@@ -8,6 +8,7 @@ MODULES = [
     "demos.feedforward_backprop",
     "demos.iterated_map",
     "demos.sigmoid_drift",
+    "demos.learning_rate_dilemma",
 ]
 
 
@@ -32,3 +33,16 @@ def test_sigmoid_drift_recurrence_gradcheck():
     xs = tg.randn(5, 2, 3, dtype="float64", requires_grad=True)
     for act in ("sigmoid", "tanh"):
         assert tg.gradcheck(lambda U, W, xs, act=act: run_rnn(U, W, xs, act)[0], [U, W, xs])
+
+
+def test_learning_rate_dilemma_gradient_is_the_closed_form_and_gradchecks():
+    import tinygrad_rnn as tg
+    from demos.exploding_gradients import T, unrolled_y
+    from demos.learning_rate_dilemma import loss_and_grad
+    for w in (0.99, 1.0005):
+        loss, g = loss_and_grad(w)
+        assert abs(loss - (w ** T - 1) ** 2) <= 1e-12 * max(1.0, loss)
+        exact = 2 * T * w ** (T - 1) * (w ** T - 1)
+        assert abs(g - exact) <= 1e-9 * abs(exact)
+    w = tg.tensor([0.999], dtype="float64", requires_grad=True)
+    assert tg.gradcheck(lambda w: (unrolled_y(w) - 1.0) ** 2, [w], eps=1e-8)
