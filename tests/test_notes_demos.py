@@ -9,6 +9,7 @@ MODULES = [
     "demos.iterated_map",
     "demos.sigmoid_drift",
     "demos.learning_rate_dilemma",
+    "demos.parameter_sharing",
 ]
 
 
