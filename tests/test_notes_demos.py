@@ -11,6 +11,7 @@ MODULES = [
     "demos.learning_rate_dilemma",
     "demos.parameter_sharing",
     "demos.clockwork_scrn",
+    "demos.information_morphing",
 ]
 
 # Claims a demo makes in --quick mode that cannot hold at that size, each printed as ✗ with the
@@ -61,3 +62,15 @@ def test_learning_rate_dilemma_gradient_is_the_closed_form_and_gradchecks():
         assert abs(g - exact) <= 1e-9 * abs(exact)
     w = tg.tensor([0.999], dtype="float64", requires_grad=True)
     assert tg.gradcheck(lambda w: (unrolled_y(w) - 1.0) ** 2, [w], eps=1e-8)
+
+
+def test_information_morphing_probe_reads_what_is_there_and_nothing_else():
+    import numpy as np
+
+    from demos.information_morphing import K, probe_accuracy
+    rng = np.random.default_rng(0)
+    y_fit, y_test = rng.integers(0, K, 500), rng.integers(0, K, 500)
+    code = rng.standard_normal((K, 6))  # states that carry the symbol linearly
+    assert probe_accuracy(code[y_fit], y_fit, code[y_test], y_test) == 1.0
+    noise_fit, noise_test = rng.standard_normal((500, 6)), rng.standard_normal((500, 6))
+    assert probe_accuracy(noise_fit, y_fit, noise_test, y_test) < 0.4
