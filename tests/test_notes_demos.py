@@ -12,6 +12,7 @@ MODULES = [
     "demos.parameter_sharing",
     "demos.clockwork_scrn",
     "demos.information_morphing",
+    "demos.deep_transition",
 ]
 
 # Claims a demo makes in --quick mode that cannot hold at that size, each printed as ✗ with the
