@@ -193,3 +193,16 @@ def test_float32_default_and_dtype_mismatch_is_an_error():
     assert out.dtype == tg.float32
     with pytest.raises(tg.DTypeError):
         m(tg.randn(4, 2, 3, dtype="float64"))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_runs_on_each_device_like_on_cpu(kind, device):
+    m = make(kind)
+    x = tg.randn(5, 2, 3, dtype="float64")
+    ref = m(x)[0].numpy()
+    m = m.to(device)
+    out, _ = m(x.to(device))
+    assert out.device == device
+    out.sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+    assert np.allclose(out.numpy(), ref, atol=1e-12)
