@@ -13,6 +13,7 @@ MODULES = [
     "demos.clockwork_scrn",
     "demos.information_morphing",
     "demos.deep_transition",
+    "demos.context_rnn",
 ]
 
 # Claims a demo makes in --quick mode that cannot hold at that size, each printed as ✗ with the
@@ -75,3 +76,12 @@ def test_information_morphing_probe_reads_what_is_there_and_nothing_else():
     assert probe_accuracy(code[y_fit], y_fit, code[y_test], y_test) == 1.0
     noise_fit, noise_test = rng.standard_normal((500, 6)), rng.standard_normal((500, 6))
     assert probe_accuracy(noise_fit, y_fit, noise_test, y_test) < 0.4
+
+
+def test_context_rnn_recognises_each_wave_and_not_a_shifted_one():
+    import numpy as np
+
+    from demos.context_rnn import K, recognised, targets
+    y = targets(40)
+    assert recognised(y).tolist() == list(range(K))
+    assert recognised(np.roll(y, 1, axis=0)).tolist() == [K - 1] + list(range(K - 1))
