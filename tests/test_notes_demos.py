@@ -14,6 +14,7 @@ MODULES = [
     "demos.information_morphing",
     "demos.deep_transition",
     "demos.context_rnn",
+    "demos.lstm_exploding",
 ]
 
 # Claims a demo makes in --quick mode that cannot hold at that size, each printed as ✗ with the
@@ -85,3 +86,21 @@ def test_context_rnn_recognises_each_wave_and_not_a_shifted_one():
     y = targets(40)
     assert recognised(y).tolist() == list(range(K))
     assert recognised(np.roll(y, 1, axis=0)).tolist() == [K - 1] + list(range(K - 1))
+
+
+def test_lstm_exploding_linearisation_is_exact_at_the_fixed_point():
+    """∂(Σ h_T)/∂h_0 = ¼ W_gᵀ (Jᵀ)^{T−1} 1 with J = f I + ¼ W_g, as the docstring derives."""
+    import numpy as np
+
+    import tinygrad_rnn as tg
+    from demos.lstm_exploding import H, lstm_with_forget_bias
+    for b_f in (3.0, -1.0):
+        lstm = lstm_with_forget_bias(b_f, seed=1)
+        h0 = tg.zeros(1, 1, H, dtype="float64", requires_grad=True)
+        c0 = tg.zeros(1, 1, H, dtype="float64")
+        _, (hT, _) = lstm(tg.zeros(5, 1, 1, dtype="float64"), (h0, c0))
+        hT.sum().backward()
+        W_g = lstm.weight_hh_l0.numpy()[2 * H:3 * H]
+        J = np.eye(H) / (1 + np.exp(-b_f)) + 0.25 * W_g
+        expected = 0.25 * W_g.T @ np.linalg.matrix_power(J.T, 4) @ np.ones(H)
+        assert np.allclose(h0.grad.numpy().reshape(H), expected, rtol=1e-10, atol=1e-14)
