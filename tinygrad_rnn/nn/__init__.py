@@ -19,13 +19,16 @@ from tinygrad_rnn.nn.activation import (
 )
 from tinygrad_rnn.nn.attention import AdditiveAttention, DotAttention, GeneralAttention
 from tinygrad_rnn.nn.cells import GRUCell, JordanRNNCell, LSTMCell, RNNCell
+from tinygrad_rnn.nn.clockwork import ClockworkRNN
 from tinygrad_rnn.nn.containers import ModuleDict, ModuleList
 from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear, Sequential
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.nn.recursive import RecursiveNN, Tree, parse_tree
 from tinygrad_rnn.nn.rnn import GRU, IRNN, LSTM, RNN, RNNBase
 from tinygrad_rnn.nn.sampling import StopOutput, generate, sample
+from tinygrad_rnn.nn.scrn import SCRN
 from tinygrad_rnn.nn.seq2seq import AttentionDecoder, Encoder, Seq2Seq
+from tinygrad_rnn.nn.skip import DeepTransitionRNN, SkipRNN
 
 __all__ = [
     "Module", "Parameter", "Linear", "Embedding", "Dropout", "Sequential", "RNNCell",
@@ -36,4 +39,5 @@ __all__ = [
     "StopOutput", "generate", "sample",
     "Identity", "Tanh", "Sigmoid", "ReLU", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss",
     "MSELoss", "BCEWithLogitsLoss", "ModuleList", "ModuleDict",
+    "ClockworkRNN", "SCRN", "SkipRNN", "DeepTransitionRNN",
 ]
