@@ -20,16 +20,17 @@ both with Adam and norm clipping (the notes pair Ω with clipping), at T = 30: a
 the plain tanh RNN stays at the predict-1 baseline MSE 1/6. During training the held-out task
 loss and the gradient ratio ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ are recorded side by side.
 
-Measured on 2 cores (1500 steps, about 20 s): Ω does keep the gradient ratio near 1 (10⁻⁹
-without it), but both networks stay at the same held-out MSE, just under the baseline (≈ 0.15:
-what the late marker alone predicts); the second claim prints ✗. Pascanu et al. report the
-tanh RNN with Ω and clipping solving the adding task after millions of SGD steps; a gradient
-that reaches h_1 is necessary for learning the long dependency, not sufficient within this
-budget (T = 20 is short enough that the plain tanh RNN learns it without Ω).
+The effect on the task appears late (after about 1200 of the 1500 steps), so --quick runs
+the same 1500 steps: fewer would test nothing. Measured on 2 cores (seeds 0 and 1): with Ω
+the held-out MSE ends at 0.13 and 0.09 (76 % and 54 % of the baseline) against 0.15 without;
+the median gradient ratio is ≈ 1 against 10⁻⁵ and 10⁻⁸. Not solved — Pascanu et al. trained
+for millions of SGD steps — but learning has started only where the gradient reaches h_1. (At
+T = 20 the plain tanh RNN learns the task by itself; at T = 40 neither moves within this budget.)
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import tinygrad_rnn as tg
@@ -39,7 +40,7 @@ from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.tasks.adding import BASELINE_MSE, adding_problem
 
-HIDDEN, BATCH, LR, LAMBDA, LENGTH = 32, 32, 1e-2, 1.0, 30
+HIDDEN, BATCH, LR, LAMBDA, LENGTH = 32, 32, 3e-3, 1.0, 30
 
 
 class TanhRNN(nn.Module):
@@ -106,13 +107,16 @@ def train(length: int, steps: int, lam: float, seed: int, test, device=None, eva
     history, curve = [], [(0, *evaluate(model, *test))]
     for step in progress(range(1, steps + 1), desc=f"λ = {lam:g}", leave=False):
         xb, yb = (tg.tensor(a, device=device) for a in adding_problem(BATCH, length, 1000 * seed + step))
-        loss, hs, dL_dh = grad_norms(model, xb, yb)
-        reg = omega(model, xb, hs, dL_dh)
+        if lam or step == steps:   # without Ω in the loss, Ω is measured at the last step only
+            loss, hs, dL_dh = grad_norms(model, xb, yb)
+            reg = omega(model, xb, hs, dL_dh)
+        else:
+            loss, reg = F.mse_loss(model(xb)[0], yb), None
         opt.zero_grad()
         (loss + lam * reg if lam else loss).backward()
         clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        history.append((step, loss.item(), reg.item()))
+        history.append((step, loss.item(), float("nan") if reg is None else reg.item()))
         if step % eval_every == 0 or step == steps:
             curve.append((step, *evaluate(model, *test)))
     return model, history, curve
@@ -135,7 +139,7 @@ def main(argv=None) -> Summary:
     args = parser("gradient-regularizer", __doc__.splitlines()[0], steps=1500).parse_args(argv)
     out = setup(args)
     s = Summary("gradient-regularizer")
-    length, steps = LENGTH, (400 if args.quick else args.steps)
+    length, steps = LENGTH, args.steps   # --quick too: see the docstring
     x, y = (tg.tensor(a, device=args.device) for a in adding_problem(256, length, seed=999_999))
     tg.manual_seed(args.seed)  # the same initial network that both runs start from
     at_init = per_step_norms(TanhRNN().to(args.device), x, y)
@@ -149,17 +153,20 @@ def main(argv=None) -> Summary:
               f"Ω = {histories[lam][-1][2]:.2f}, held-out MSE {final[lam]:.4f} "
               f"({time.perf_counter() - start:.0f} s)")
 
-    decay = {lam: norms[lam][0] / norms[lam][-1] for lam in norms}
+    # the plain RNN's ratio swings over decades from one evaluation to the next (see the plot):
+    # compare the medians over all evaluations during training, not one end point
+    decay = {lam: statistics.median(r for _, _, r in curves[lam][1:]) for lam in curves}
     where = f"T = {length}, {steps} Adam steps with clipping"
-    where += " (--quick: fewer steps)" if args.quick else ""
     s.claim(f"with Ω (λ = {LAMBDA:g}) ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ is at least 3 orders of magnitude above "
-            f"the plain tanh RNN's ({where})",
-            f"{decay[LAMBDA]:.3g} with Ω vs {decay[0.0]:.3g} without", decay[LAMBDA] > 1e3 * decay[0.0])
-    s.claim(f"with Ω the tanh RNN learns the adding task: held-out MSE below the plain tanh RNN's and "
-            f"below the predict-1 baseline 1/6 ({where})",
+            f"the plain tanh RNN's, median over the evaluations during training ({where})",
+            f"{decay[LAMBDA]:.3g} with Ω vs {decay[0.0]:.3g} without (at the end "
+            f"{norms[LAMBDA][0] / norms[LAMBDA][-1]:.3g} vs {norms[0.0][0] / norms[0.0][-1]:.3g})",
+            decay[LAMBDA] > 1e3 * decay[0.0])
+    s.claim(f"with Ω the tanh RNN learns more of the adding task: held-out MSE at least 10 % below the "
+            f"plain tanh RNN's and below the predict-1 baseline 1/6 ({where})",
             f"{final[LAMBDA]:.4f} with Ω vs {final[0.0]:.4f} without "
             f"({final[LAMBDA] / BASELINE_MSE:.0%} and {final[0.0] / BASELINE_MSE:.0%} of the baseline)",
-            final[LAMBDA] < final[0.0] and final[LAMBDA] < BASELINE_MSE)
+            final[LAMBDA] < 0.9 * final[0.0] and final[LAMBDA] < BASELINE_MSE)
     plot(length, at_init, norms, curves, out, s)
     s.print()
     return s
