@@ -106,7 +106,7 @@ def main(argv=None) -> Summary:
     s.claim(f"the IRNN is comparable with the LSTM (notes 003): the shares of variance they explain differ "
             f"by less than {gap * 100:.0f} points, at the same budget",
             f"{explained['IRNN']:.1%} vs {explained['LSTM']:.1%} (MSE {final['IRNN']:.4f} vs "
-            f"{final['LSTM']:.4f}: the LSTM's is {final['IRNN'] / final['LSTM']:.1f}× lower)",
+            f"{final['LSTM']:.4f}, ratio IRNN/LSTM {final['IRNN'] / final['LSTM']:.2g})",
             abs(explained["IRNN"] - explained["LSTM"]) < gap)
     s.claim(f"tanh RNN stays near the baseline ({where})",
             f"test MSE {final['tanh RNN']:.4f}", final["tanh RNN"] > 0.7 * BASELINE_MSE)
