@@ -150,7 +150,7 @@ def main(argv=None) -> Summary:
     out = setup(args)
     s = Summary("copy-task")
     if args.quick:  # 3 symbols over a delay of 5 instead of 10 over 10; 5 symbols for seq2seq
-        delay, length, steps, batch, solved = 5, 3, 300, 32, 0.5
+        delay, length, steps, batch, solved = 5, 3, 500, 32, 0.5
         k, s2s_steps = 5, 150
     else:
         delay, length, steps, batch, solved = 10, 10, args.steps, 128, 0.5
