@@ -37,7 +37,7 @@ from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.tasks.copying import SYMBOLS, VOCAB, baseline_loss, copy_task
 
-HIDDEN, FORGET_BIAS = 64, 1.0
+HIDDEN, FORGET_BIAS = 128, 1.0   # at 64 units the LSTM ended at 39–58 % of the baseline over seeds
 BOS = 0                       # the decoder's start symbol (the copy task's blank, never a target)
 
 
@@ -93,7 +93,7 @@ def train(kind: str, delay: int, steps: int, seed: int, device=None, eval_every:
 class Seq2SeqCopy(nn.Module):
     """Encoder (one-way GRU, C = h_k) and a decoder that sees the source only through s_0 = C."""
 
-    def __init__(self, hidden: int = HIDDEN, embed: int = 16):
+    def __init__(self, hidden: int = 64, embed: int = 16):
         super().__init__()
         self.encoder = nn.Encoder(VOCAB, embed, hidden, bidirectional=False)
         self.embed = nn.Embedding(VOCAB, embed)
