@@ -154,7 +154,9 @@ def main(argv=None) -> Summary:
           f"average gradient norm at the start {average:.3g}; answering 0: MSE {TARGET_VAR:.3f}")
     for m, (mse, norms) in sweep.items():
         what = "not clipped" if m is None else f"clipped at {m:g}× = {m * average:.3g}"
-        print(f"  {what:<26} test MSE {mse:.4f}, largest gradient norm {max(norms):.3g}")
+        never = m is not None and m * average >= max(norms)
+        print(f"  {what:<26} test MSE {mse:.4f}, largest gradient norm {max(norms):.3g}"
+              + (" (never clipped: the same run as unclipped)" if never else ""))
     converged = {m: mse < TARGET_VAR / 2 for m, (mse, _) in sweep.items() if m is not None}
     s.claim(f"every threshold from 0.5 to 10 times the average gradient norm converges: test MSE below "
             f"half of 'answer 0' ({TARGET_VAR / 2:.3f}) after {rnn_steps} SGD steps (notes 000)",
