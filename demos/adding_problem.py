@@ -5,14 +5,18 @@ each half of the sequence, and the target is the sum of the two marked values. A
 whole sequence a linear read-out predicts it from the last state:
 
     tanh RNN   h_t = tanh(U x_t + W h_{t−1} + b)
-    IRNN       h_t = relu(U x_t + W h_{t−1} + b),  W = I, b = 0 at the start (notes 000)
+    IRNN       h_t = relu(U x_t + W h_{t−1} + b),  W = I, b = 0 at the start (notes 000, 003)
     LSTM       c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t)
     ŷ = V h_T + c,   L = mean (ŷ − y)²
 
 Always predicting 1 gives MSE Var(v + v′) = 1/6 ≈ 0.167: a model only beats that baseline if
 the gradient carries the error at step T back to the marked steps, up to T steps earlier.
-Each model trains with Adam and norm clipping on fresh batches; the MSE is measured on a
-held-out set.
+Each model trains with Adam and norm clipping on fresh batches, the same number of steps and
+batches for all three; the MSE is measured on a held-out set. The notes (003, after Le et al.
+2015) say the IRNN is "comparable with the LSTM": measured here as the share of the target's
+variance each explains, 1 − MSE / (1/6). The IRNN's input weights start at N(0, 0.1²) rather
+than Le et al.'s N(0, 0.001²): with 10⁻³ it barely leaves the baseline within this budget (their
+runs took about 10⁶ SGD steps).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.tasks.adding import BASELINE_MSE, adding_problem
 
-HIDDEN, IRNN_INPUT_STD = 32, 1e-3
+HIDDEN, IRNN_INPUT_STD = 32, 0.1
 # model -> Adam learning rate (the IRNN needs a smaller one: W = I sits at the edge of explosion)
 MODELS = {"tanh RNN": 1e-2, "IRNN": 3e-3, "LSTM": 1e-2}
 
@@ -75,13 +79,14 @@ def train(kind: str, length: int, steps: int, batch: int, seed: int, test, devic
 
 
 def main(argv=None) -> Summary:
-    args = parser("adding-problem", __doc__.splitlines()[0], steps=2500).parse_args(argv)
+    args = parser("adding-problem", __doc__.splitlines()[0], steps=1500).parse_args(argv)
     out = setup(args)
     s = Summary("adding-problem")
-    if args.quick:  # the IRNN needs ~1600 steps even at T = 50: it is left out of --quick
-        length, steps, batch, kinds = 20, 500, 32, ["tanh RNN", "LSTM"]
+    if args.quick:  # a shorter sequence, fewer and smaller batches; the same three models and claims
+        length, steps, batch, solved, gap = 20, 600, 32, 0.25, 0.15
     else:
-        length, steps, batch, kinds = 50, args.steps, 128, list(MODELS)
+        length, steps, batch, solved, gap = 50, args.steps, 64, 0.1, 0.05
+    kinds = list(MODELS)
     x_test, y_test = adding_problem(1000, length, seed=999_999)
     test = (tg.tensor(x_test, device=args.device), tg.tensor(y_test, device=args.device))
     curves, final = {}, {}
@@ -92,11 +97,17 @@ def main(argv=None) -> Summary:
 
     where = f"T = {length}, {steps} Adam steps of {batch}"
     if args.quick:
-        where += " (--quick: a shorter sequence; no IRNN)"
+        where += " (--quick: a shorter sequence)"
+    explained = {kind: 1 - mse / BASELINE_MSE for kind, mse in final.items()}
     for kind in ("IRNN", "LSTM"):
-        if kind in final:
-            s.claim(f"{kind} ends well below the predict-1 baseline 1/6 ≈ 0.167 ({where})",
-                    f"test MSE {final[kind]:.4f}", final[kind] < 0.5 * BASELINE_MSE)
+        s.claim(f"{kind} solves it: test MSE below {solved:g} of the predict-1 baseline 1/6 ({where})",
+                f"test MSE {final[kind]:.4f} ({explained[kind]:.1%} of the variance explained)",
+                final[kind] < solved * BASELINE_MSE)
+    s.claim(f"the IRNN is comparable with the LSTM (notes 003): the shares of variance they explain differ "
+            f"by less than {gap * 100:.0f} points, at the same budget",
+            f"{explained['IRNN']:.1%} vs {explained['LSTM']:.1%} (MSE {final['IRNN']:.4f} vs "
+            f"{final['LSTM']:.4f}, ratio IRNN/LSTM {final['IRNN'] / final['LSTM']:.2g})",
+            abs(explained["IRNN"] - explained["LSTM"]) < gap)
     s.claim(f"tanh RNN stays near the baseline ({where})",
             f"test MSE {final['tanh RNN']:.4f}", final["tanh RNN"] > 0.7 * BASELINE_MSE)
 

@@ -1,4 +1,4 @@
-"""The gradient-flow regulariser Ω keeps ‖∂L/∂h_t‖ from vanishing across time (notes 001, eq. 5).
+"""The gradient-flow regulariser Ω keeps ‖∂L/∂h_t‖ from vanishing, so a tanh RNN can learn (notes 001, eq. 5).
 
 A tanh RNN h_t = tanh(U x_t + W h_{t−1} + b) reads the adding problem and predicts
 ŷ = V h_T + c, L = mean (ŷ − y)². The error signal reaching h_k is a product of Jacobians,
@@ -15,12 +15,22 @@ As in the paper, ∂L/∂h_{k+1} and h_k are treated as constants: Ω pulls on W
 through the one-step Jacobian only. Everything is done by the engine, no backward written
 by hand: ∂L/∂h_k for all k is one ``tg.grad`` call, and the vector-Jacobian products of Ω
 are a second ``tg.grad`` call with ``create_graph=True`` through one recomputed step, so that
-Ω itself can be differentiated. Two copies of the same network train on L and on L + λΩ;
-then ‖∂L/∂h_t‖ is measured per step.
+Ω itself can be differentiated. Two copies of the same network train on L and on L + λΩ,
+both with Adam and norm clipping (the notes pair Ω with clipping), at T = 30: a length where
+the plain tanh RNN stays at the predict-1 baseline MSE 1/6. During training the held-out task
+loss and the gradient ratio ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ are recorded side by side.
+
+The effect on the task appears late (after about 1200 of the 1500 steps), so --quick runs
+the same 1500 steps: fewer would test nothing. Measured on 2 cores (seeds 0 and 1): with Ω
+the held-out MSE ends at 0.13 and 0.09 (76 % and 54 % of the baseline) against 0.15 without;
+the median gradient ratio is ≈ 1 against 10⁻⁵ and 10⁻⁸. Not solved — Pascanu et al. trained
+for millions of SGD steps — but learning has started only where the gradient reaches h_1. (At
+T = 20 the plain tanh RNN learns the task by itself; at T = 40 neither moves within this budget.)
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import tinygrad_rnn as tg
@@ -28,9 +38,9 @@ from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
-from tinygrad_rnn.tasks.adding import adding_problem
+from tinygrad_rnn.tasks.adding import BASELINE_MSE, adding_problem
 
-HIDDEN, BATCH, LR, LAMBDA = 32, 32, 1e-3, 0.1
+HIDDEN, BATCH, LR, LAMBDA, LENGTH = 32, 32, 3e-3, 1.0, 30
 
 
 class TanhRNN(nn.Module):
@@ -88,22 +98,35 @@ def unit_rows(g: tg.Tensor) -> tuple[tg.Tensor, tg.Tensor]:
     return g / ((g * g).sum(axis=1, keepdims=True) + (1 - valid)) ** 0.5, valid.reshape(-1)
 
 
-def train(length: int, steps: int, lam: float, seed: int, device=None):
-    """Adam with norm clipping on L + λΩ; returns the model and [(step, L, Ω)]."""
+def train(length: int, steps: int, lam: float, seed: int, test, device=None, eval_every: int = 50):
+    """Adam with norm clipping on L + λΩ; returns the model, [(step, L, Ω)] and
+    [(step, held-out MSE, ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖)]."""
     tg.manual_seed(seed)
     model = TanhRNN().to(device)
     opt = tg.optim.Adam(model.parameters(), lr=LR)
-    history = []
+    history, curve = [], [(0, *evaluate(model, *test))]
     for step in progress(range(1, steps + 1), desc=f"λ = {lam:g}", leave=False):
         xb, yb = (tg.tensor(a, device=device) for a in adding_problem(BATCH, length, 1000 * seed + step))
-        loss, hs, dL_dh = grad_norms(model, xb, yb)
-        reg = omega(model, xb, hs, dL_dh)
+        if lam or step == steps:   # without Ω in the loss, Ω is measured at the last step only
+            loss, hs, dL_dh = grad_norms(model, xb, yb)
+            reg = omega(model, xb, hs, dL_dh)
+        else:
+            loss, reg = F.mse_loss(model(xb)[0], yb), None
         opt.zero_grad()
         (loss + lam * reg if lam else loss).backward()
         clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        history.append((step, loss.item(), reg.item()))
-    return model, history
+        history.append((step, loss.item(), float("nan") if reg is None else reg.item()))
+        if step % eval_every == 0 or step == steps:
+            curve.append((step, *evaluate(model, *test)))
+    return model, history, curve
+
+
+def evaluate(model: TanhRNN, x, y) -> tuple[float, float]:
+    """Held-out MSE and ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ (float32: at T = 30 the ratio stays above 10⁻³⁰)."""
+    loss, _, dL_dh = grad_norms(model, x, y)
+    first, last = (float((g * g).sum().item()) ** 0.5 for g in (dL_dh[0], dL_dh[-1]))
+    return loss.item(), first / last if last > 0 else 0.0
 
 
 def per_step_norms(model: TanhRNN, x, y) -> list[float]:
@@ -113,43 +136,61 @@ def per_step_norms(model: TanhRNN, x, y) -> list[float]:
 
 
 def main(argv=None) -> Summary:
-    args = parser("gradient-regularizer", __doc__.splitlines()[0], steps=400).parse_args(argv)
+    args = parser("gradient-regularizer", __doc__.splitlines()[0], steps=1500).parse_args(argv)
     out = setup(args)
     s = Summary("gradient-regularizer")
-    length, steps = (20, 40) if args.quick else (100, args.steps)
+    length, steps = LENGTH, args.steps   # --quick too: see the docstring
     x, y = (tg.tensor(a, device=args.device) for a in adding_problem(256, length, seed=999_999))
     tg.manual_seed(args.seed)  # the same initial network that both runs start from
     at_init = per_step_norms(TanhRNN().to(args.device), x, y)
-    norms, histories = {}, {}
+    norms, histories, curves, final = {}, {}, {}, {}
     for lam in (0.0, LAMBDA):
         start = time.perf_counter()
-        model, histories[lam] = train(length, steps, lam, args.seed, args.device)
+        model, histories[lam], curves[lam] = train(length, steps, lam, args.seed, (x, y), args.device)
+        final[lam] = sum(mse for _, mse, _ in curves[lam][-3:]) / 3   # the last three evaluations
         norms[lam] = per_step_norms(model, x, y)
         print(f"λ = {lam:g}: ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ = {norms[lam][0] / norms[lam][-1]:.3g}, "
-              f"Ω = {histories[lam][-1][2]:.2f}, L = {histories[lam][-1][1]:.4f} "
+              f"Ω = {histories[lam][-1][2]:.2f}, held-out MSE {final[lam]:.4f} "
               f"({time.perf_counter() - start:.0f} s)")
 
-    decay = {lam: norms[lam][0] / norms[lam][-1] for lam in norms}
-    where = f"T = {length}, {steps} Adam steps" + (" (--quick: a shorter sequence)" if args.quick else "")
-    s.claim(f"‖∂L/∂h_t‖ decays less across time with Ω (λ = {LAMBDA:g}) than without ({where})",
-            f"‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ = {decay[LAMBDA]:.3g} with Ω vs {decay[0.0]:.3g} without",
-            decay[LAMBDA] > 10 * decay[0.0])
+    # the plain RNN's ratio swings over decades from one evaluation to the next (see the plot):
+    # compare the medians over all evaluations during training, not one end point
+    decay = {lam: statistics.median(r for _, _, r in curves[lam][1:]) for lam in curves}
+    where = f"T = {length}, {steps} Adam steps with clipping"
+    s.claim(f"with Ω (λ = {LAMBDA:g}) ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ is at least 3 orders of magnitude above "
+            f"the plain tanh RNN's, median over the evaluations during training ({where})",
+            f"{decay[LAMBDA]:.3g} with Ω vs {decay[0.0]:.3g} without (at the end "
+            f"{norms[LAMBDA][0] / norms[LAMBDA][-1]:.3g} vs {norms[0.0][0] / norms[0.0][-1]:.3g})",
+            decay[LAMBDA] > 1e3 * decay[0.0])
+    s.claim(f"with Ω the tanh RNN learns more of the adding task: held-out MSE at least 10 % below the "
+            f"plain tanh RNN's and below the predict-1 baseline 1/6 ({where})",
+            f"{final[LAMBDA]:.4f} with Ω vs {final[0.0]:.4f} without "
+            f"({final[LAMBDA] / BASELINE_MSE:.0%} and {final[0.0] / BASELINE_MSE:.0%} of the baseline)",
+            final[LAMBDA] < 0.9 * final[0.0] and final[LAMBDA] < BASELINE_MSE)
+    plot(length, at_init, norms, curves, out, s)
+    s.print()
+    return s
 
+
+def plot(length: int, at_init: list, norms: dict, curves: dict, out: str, s: Summary) -> None:
     plt = pyplot()
-    fig, ax = plt.subplots(1, 2, figsize=(12, 4))
+    fig, ax = plt.subplots(1, 3, figsize=(17, 4))
     ax[0].semilogy(range(1, length + 1), at_init, color="grey", ls=":", label="at initialisation")
     for lam, colour in ((0.0, "tab:red"), (LAMBDA, "tab:green")):
         label = f"L + {lam:g} Ω" if lam else "L alone"
         ax[0].semilogy(range(1, length + 1), norms[lam], color=colour, label=label)
-        steps_, losses, regs = zip(*histories[lam])
-        ax[1].plot(steps_, regs, color=colour, label=f"Ω, {label}")
+        steps_, mses, ratios = zip(*curves[lam])
+        ax[1].plot(steps_, mses, color=colour, label=label)
+        ax[2].semilogy(steps_, ratios, color=colour, label=label)
     ax[0].set(title="‖∂L/∂h_t‖ after training (held-out batch)", xlabel="t")
     ax[0].legend()
-    ax[1].set(title="Ω during training", xlabel="training step")
+    ax[1].axhline(BASELINE_MSE, color="k", ls="--", lw=1, label="predict 1: MSE 1/6")
+    ax[1].set_yscale("log")
+    ax[1].set(title=f"task loss: held-out MSE, adding problem T = {length}", xlabel="training step")
     ax[1].legend()
+    ax[2].set(title="gradient ratio ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ during training", xlabel="training step")
+    ax[2].legend()
     save(fig, out, "gradient_regularizer.png", s)
-    s.print()
-    return s
 
 
 if __name__ == "__main__":
