@@ -107,6 +107,12 @@ class _Figures:
     def close(self, fig=None) -> None:
         pass
 
+    @property
+    def cm(self):
+        """The colour maps (``plt.cm.viridis``): matplotlib.cm, which holds no global state."""
+        from matplotlib import cm
+        return cm
+
 
 def pyplot() -> _Figures:
     """Figures for the demos' plots: ``pyplot().subplots(...)`` as with matplotlib.pyplot,
