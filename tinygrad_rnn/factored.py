@@ -56,15 +56,15 @@ class ProductGrad:
     """The gradient Xᵀ G of a product's right factor, kept as its two factors until summed.
 
     A weight used at T steps receives T messages X_tᵀ G_t; their sum is one product of
-    stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]. With few rows per step (a
-    small batch) one product with T times the rows is faster than T thin ones and their T
-    additions, so the engine stacks the factors of the messages to one weight and multiplies
-    once when the weight's gradient is complete, or whenever STACK rows have piled up (which
-    bounds the memory held for long sequences).
+    stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]. With up to THIN rows per
+    step (measured up to batch 64) one product with T times the rows is faster than T thin
+    ones and their T additions of a full-size matrix, so the engine stacks the factors of the
+    messages to one weight and multiplies once when the weight's gradient is complete, or
+    whenever STACK rows have piled up (which bounds the memory held for long sequences).
     """
 
     __slots__ = ("xs", "gs", "rows", "total")
-    THIN = 4     # stack messages of at most this many rows (benchmarks/bench_products.py)
+    THIN = 64    # stack messages of at most this many rows (benchmarks/bench_products.py, bench_nn.py)
     STACK = 256  # rows stacked before they are multiplied out into the running total
 
     def __init__(self, x, g):
