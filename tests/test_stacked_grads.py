@@ -1,8 +1,10 @@
 """Speed paths of nn.LSTM / nn.RNN training (issue 19) keep the gradients of the plain engine.
 
-A recurrent weight used at T steps with a batch of up to ``ProductGrad.THIN`` rows gets its
-gradient as one stacked product Σ_t h_{t−1}ᵀ g_t = [h_0; …; h_{T−1}]ᵀ [g_1; …; g_T]; these
-tests check it message by message against the reference engine, and against PyTorch.
+A recurrent weight used at T steps with a batch of up to ``ProductGrad.THIN`` rows (and at
+least ``WIDE`` entries) gets its gradient as one stacked product
+Σ_t h_{t−1}ᵀ g_t = [h_0; …; h_{T−1}]ᵀ [g_1; …; g_T]; these tests check it message by message
+against the reference engine, and against PyTorch. The layers here are small, so ``WIDE`` is
+lowered to put them on the stacked path.
 """
 
 from __future__ import annotations
@@ -15,6 +17,25 @@ from tests.conftest import TORCH, needs_torch
 from tinygrad_rnn import nn
 from tinygrad_rnn.factored import ProductGrad
 from tinygrad_rnn.reference import check_backward
+
+
+@pytest.fixture(autouse=True)
+def _small_weights_stack(monkeypatch):
+    monkeypatch.setattr(ProductGrad, "WIDE", 0)
+
+
+def test_which_products_are_stacked():
+    stacks = ProductGrad.stacks
+    W = (256, 1024)  # an LSTM's W_hhᵀ at hidden 256
+    assert ProductGrad.WIDE == 0  # the fixture; the rule with the real threshold:
+    ProductGrad.WIDE = 40_000
+    try:
+        assert stacks(np.ones((64, W[0])), np.ones((64, W[1])))
+        assert not stacks(np.ones((65, W[0])), np.ones((65, W[1])))
+        assert stacks(np.ones((16, 100)), np.ones((16, 100)))        # few rows: any weight
+        assert not stacks(np.ones((32, 100)), np.ones((32, 100)))    # a small weight at 32 rows
+    finally:
+        ProductGrad.WIDE = 0
 
 
 def _layer_and_loss(mode: str, batch: int, seed: int = 0):
