@@ -27,14 +27,19 @@ CONFIGS = {  # batch, steps T, input features, hidden, vocab (output classes)
     "L": (64, 128, 256, 512, 256),
 }
 ENGINES = ("tg", "torch_fused", "torch_prims", "numpy")
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", nargs="+", default=["S", "M"], choices=sorted(CONFIGS))
     ap.add_argument("--modes", nargs="+", default=["LSTM", "RNN"], choices=["LSTM", "RNN"])
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5, help="interleaved rounds (one step of each engine)")
+    ap.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES,
+                    help="engines to time (tg is always timed: the ratios are of it)")
     ap.add_argument("--threads", type=int, default=1, help="BLAS / torch threads (default 1)")
+    ap.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                    help="wall time, or this process's CPU time (steadier on a loaded machine)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--fused", action="store_true", help="tinygrad_rnn's fused LSTM pointwise ops")
@@ -77,14 +82,18 @@ def make_runner(engine: str, mode: str, config: str, args):
     return lambda: M.torch_prims_step(torch, mode, p, xt, yt)[0].item()
 
 
-def median_time(run, repeats: int) -> float:
-    run()  # warm-up
-    samples = []
+def interleaved_times(runs: dict, repeats: int, clock=time.perf_counter) -> dict:
+    """Median step time of each engine over ``repeats`` rounds; each round runs every engine
+    once in turn, so a drift in the shared machine's speed hits all engines alike."""
+    for run in runs.values():
+        run()  # warm-up
+    samples = {e: [] for e in runs}
     for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for e, run in runs.items():
+            start = clock()
+            run()
+            samples[e].append(clock() - start)
+    return {e: statistics.median(s) for e, s in samples.items()}
 
 
 def check(mode: str) -> None:
@@ -159,11 +168,13 @@ def main(argv=None) -> None:
         torch, available = None, ("tg", "numpy")
     if args.device == "cuda":
         available = tuple(e for e in available if e != "numpy")
+    available = tuple(e for e in available if e == "tg" or e in args.engines)
     for mode in args.modes:
         check(mode)
     import numpy as np
     print(f"device {args.device} · threads {args.threads} · {args.dtype} · median of "
-          f"{args.repeats} steps · fused={args.fused} · numpy {np.__version__} · torch "
+          f"{args.repeats} interleaved rounds ({args.clock} clock) · fused={args.fused} · "
+          f"numpy {np.__version__} · torch "
           f"{'absent' if torch is None else torch.__version__}")
     print("all engines agree in float64 (loss and every gradient to 1e-10)")
     head = f"{'step':<34}" + "".join(f"{e:>13}" for e in available) + \
@@ -173,8 +184,8 @@ def main(argv=None) -> None:
     for config in args.configs:
         for mode in args.modes:
             B, T, n_in, H, V = CONFIGS[config]
-            times = {e: median_time(make_runner(e, mode, config, args), args.repeats)
-                     for e in available}
+            times = interleaved_times({e: make_runner(e, mode, config, args) for e in available},
+                                      args.repeats, CLOCKS[args.clock])
             label = f"{mode} {config} (B={B}, T={T}, H={H})"
             print(f"{label:<34}" + "".join(f"{times[e] * 1e3:>10.1f} ms" for e in available)
                   + "".join(f"{times['tg'] / times[e]:>16.2f}×" for e in available if e != "tg"),

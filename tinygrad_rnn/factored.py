@@ -56,16 +56,27 @@ class ProductGrad:
     """The gradient Xᵀ G of a product's right factor, kept as its two factors until summed.
 
     A weight used at T steps receives T messages X_tᵀ G_t; their sum is one product of
-    stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]. With few rows per step (a
-    small batch) one product with T times the rows is faster than T thin ones and their T
-    additions, so the engine stacks the factors of the messages to one weight and multiplies
-    once when the weight's gradient is complete, or whenever STACK rows have piled up (which
-    bounds the memory held for long sequences).
+    stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]. With few rows per step
+    (a batch up to 64, see ``stacks``) one product with T times the rows is faster than T thin
+    ones and their T additions of a full-size matrix, so the engine stacks the factors of the
+    messages to one weight and multiplies once when the weight's gradient is complete, or
+    whenever STACK rows have piled up (which bounds the memory held for long sequences).
     """
 
     __slots__ = ("xs", "gs", "rows", "total")
-    THIN = 4     # stack messages of at most this many rows (benchmarks/bench_products.py)
+    # Which messages are stacked (benchmarks/bench_products.py, CPU time, side by side): up to
+    # SMALL rows always; up to THIN rows when the weight has at least WIDE entries (a small
+    # weight's T additions are cheap: 100 × 100 at 32–64 rows was 1.1–1.2× slower stacked).
+    THIN = 64
+    SMALL = 16
+    WIDE = 40_000
     STACK = 256  # rows stacked before they are multiplied out into the running total
+
+    @classmethod
+    def stacks(cls, x, g) -> bool:
+        """Whether the message xᵀ g (x: rows × n, g: rows × m) is kept factored."""
+        rows = len(x)
+        return rows <= cls.THIN and (rows <= cls.SMALL or x.shape[1] * g.shape[1] >= cls.WIDE)
 
     def __init__(self, x, g):
         self.xs, self.gs, self.rows, self.total = [x], [g], len(x), None

@@ -425,7 +425,7 @@ def _matmul_dx(g, out, x, y):                                 # dX = G Yᵀ
 
 def _matmul_dy(g, out, x, y):                                 # dY = Xᵀ G
     if x.ndim == 2 and y.ndim == 2:
-        if len(x) <= ProductGrad.THIN and type(x) in ARRAY_TYPES and type(g) in ARRAY_TYPES:
+        if ProductGrad.stacks(x, g) and type(x) in ARRAY_TYPES and type(g) in ARRAY_TYPES:
             return ProductGrad(x, g)  # summed with the other steps' products (not Tensors)
         return _mm(x.T, g)
     dy = _mm(_mT(x) if x.ndim > 1 else x.reshape((-1, 1)), _as_matrices(g, x, y))
