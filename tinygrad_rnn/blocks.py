@@ -5,7 +5,9 @@ unnamed op is folded into the named node it feeds (the four slices and the sigmo
 gate; reshape → log_softmax → … → C(t) is the step's loss, one box). Unnamed ops that feed
 several named ones (an LSTM's pre-activation x W_ihᵀ + h W_hhᵀ + b) are one box of their own.
 The same quantity sits on the same row in every step, so the recurrence h_{t−1} → h_t is a
-straight horizontal arrow; time runs left to right, the inputs at the bottom. Shared
+straight horizontal arrow; time runs left to right, the inputs at the bottom. A step is one
+column (boxes fed by the same boxes, like an LSTM's gates, are stacked) and its state box
+says "at t=k"; the elided steps of a long unroll are one ``⋯`` box on the state's row. Shared
 parameters are drawn once, with one arrow per step (labelled with that step's contribution
 in gradient mode) and their total on the box.
 """
