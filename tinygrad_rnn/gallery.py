@@ -229,7 +229,8 @@ def entries() -> list[tuple[str, Graph, dict]]:
         ("birnn", layered(bidirectional=True), dict(view="block", title="Bidirectional RNN: "
                                                     "a forward and a backward lane")),
         ("deep_rnn", layered(num_layers=2), dict(view="block", title="A 2-layer deep RNN: "
-                                                 "layer 1 reads layer 0's h_t, step by step")),
+                                                 "layer 1's input is layer 0's h_1 … h_4, "
+                                                 "stacked")),
         ("tanh_vs_lstm_30", tanh_vs_lstm(), dict(view="collapsed", grad_range=(1e-8, 1e0),
                                                  first_last=3,
                                                  title="30 steps (the first and last 3 drawn), "
