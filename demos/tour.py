@@ -102,7 +102,7 @@ def main(argv=None) -> Summary:
     g = tg.graph(total, messages=messages)
     stem = os.path.join(folder, "rnn_unrolled_gradients")  # the gallery's picture, same bytes
     try:
-        s.files.append(str(g.render(stem, format="svg", view="unrolled",
+        s.files.append(str(g.render(stem, format="svg", view=gallery.RNN_GRADIENTS_VIEW,
                                     title=gallery.RNN_GRADIENTS_TITLE)))
     except GraphvizNotFound as e:  # the .dot is written all the same
         print(f"   {e}")

@@ -2,7 +2,9 @@
 graphviz's `dot` when it is installed, and a clear error (with the .dot written) when not."""
 
 import re
+import shlex
 import shutil
+import subprocess
 
 import pytest
 from test_graph import captured, vanilla_rnn
@@ -17,6 +19,11 @@ needs_dot = pytest.mark.skipif(not HAS_DOT, reason="graphviz's `dot` is not inst
 
 def step_clusters(dot: str) -> list[str]:
     return re.findall(r'label="(t=\d+)"; style="rounded,filled"', dot)
+
+
+def step_columns(dot: str) -> list[str]:
+    """The steps of the block view's columns: "at t=k" on each step's state (h_t)."""
+    return re.findall(r'^\s+b\d+ \[label="[^"]*\\nat (t=\d+)"', dot, re.M)
 
 
 @pytest.mark.parametrize("view", ["unrolled", "rolled", "collapsed"])
@@ -51,7 +58,7 @@ def _unnamed(g):
 def test_long_graphs_default_to_a_view_dot_can_lay_out():
     g = captured(60)[0]
     assert g.to_dot() == g.to_dot(view="block")  # auto: the named quantities, first/last 3 steps
-    assert step_clusters(g.to_dot()) == ["t=1", "t=2", "t=3", "t=58", "t=59", "t=60"]
+    assert step_columns(g.to_dot()) == ["t=1", "t=2", "t=3", "t=58", "t=59", "t=60"]
     g = _unnamed(g)   # nothing to draw as blocks: one box per step
     assert g.to_dot() == g.to_dot(view="collapsed")
     assert len(re.findall(r'label="t=\d+\\n', g.to_dot())) == 60
@@ -159,6 +166,35 @@ def test_committed_gallery_matches_the_code(monkeypatch):
     page = (folder / "explorer.html").read_text(encoding="utf-8")
     assert rounded(explorer().html()) == rounded(page), "graphs/explorer.html is stale: run make graphs"
     assert (folder / "explorer.png").exists()  # its screenshot (a picture: looked at, not compared)
+
+
+def _png_size(path) -> tuple[int, int]:
+    """(width, height) from a PNG's header: the IHDR chunk right after the 8-byte signature."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR", f"{path} is not a PNG"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_committed_gallery_pictures_fit_a_1080p_screen_with_a_caption_and_a_legend():
+    """Every picture of graphs/ fits 1920×1080 at the DPI it is written with (dot's 96 for the
+    drawings, the screenshot's own size), has a one-line title, and a gradient picture has its
+    colour legend."""
+    from pathlib import Path
+
+    from tinygrad_rnn.gallery import entries
+    folder = Path(__file__).resolve().parents[1] / "graphs"
+    pngs = sorted(folder.glob("*.png"))
+    assert {p.stem for p in pngs} == {name for name, _, _ in entries()} | {"explorer"}
+    for png in pngs:
+        width, height = _png_size(png)
+        assert width <= 1920 and height <= 1080, f"{png.name} is {width}×{height}"
+    for name, _, _ in entries():
+        dot = (folder / f"{name}.dot").read_text(encoding="utf-8")
+        assert "dpi=" not in dot   # written at dot's default 96 DPI: the size above is the size
+        title = re.search(r'^  graph \[.*, label="((?:[^"\\]|\\.)*)"', dot, re.M)
+        assert title and title.group(1).strip() and "\\n" not in title.group(1), name
+        if "penwidth=" in dot:   # coloured by gradient: the legend says what the colours mean
+            assert re.search(r"^  legend \[.*‖∂L/∂·‖", dot, re.M), name
 
 
 # ---- rendering never blocks for minutes ----------------------------------------------------
@@ -290,11 +326,12 @@ def test_block_view_draws_one_box_per_named_quantity_of_a_step():
     labels = _block_labels(dot)
     assert labels.count("h_t") == 4 and labels.count("C_t") == 4 and labels.count("x_t") == 4
     assert labels.count("h_0") == 1 and "tanh" not in labels and "matmul" not in labels
-    assert step_clusters(dot) == ["t=1", "t=2", "t=3", "t=4"]
+    assert step_columns(dot) == ["t=1", "t=2", "t=3", "t=4"]
     h = [f"b{n.id}" for n in g.named("h_t")]
     assert "{ rank=same; " + " ".join(h) + "; }" in dot   # h_1 … h_4 on one row
-    for a, b in zip(h, h[1:]):   # h_{t−1} → h_t: a straight recurrent arrow
-        assert re.search(rf"^  {a} -> {b} \[.*style=bold, constraint=false", dot, re.M)
+    for a, b in zip(h, h[1:]):   # h_{t−1} → h_t: a straight recurrent arrow, holding the order
+        line = re.search(rf"^  {a} -> {b} \[.*style=bold.*$", dot, re.M).group(0)
+        assert "constraint=false" not in line
     w = g.parameter("W_hh")
     assert len(re.findall(rf"^  n{w.id} -> b\d+ \[.*label=\"[\d.e-]+\"", dot, re.M)) == 4
 
@@ -309,5 +346,48 @@ def test_block_view_of_an_lstm_shows_gates_and_both_states():
 
 def test_block_view_of_a_long_unroll_shows_the_first_and_last_steps():
     dot = captured(30)[0].to_dot(view="block")
-    assert step_clusters(dot) == ["t=1", "t=2", "t=3", "t=28", "t=29", "t=30"]
+    assert step_columns(dot) == ["t=1", "t=2", "t=3", "t=28", "t=29", "t=30"]
     assert "⋯ 24 steps ⋯" in dot
+
+
+def _laid_out(dot: str) -> dict[str, tuple[float, float, str]]:
+    """node → (x, y, first line of its label) as dot lays it out (inches)."""
+    plain = subprocess.run(["dot", "-Tplain"], input=dot.encode(), capture_output=True,
+                           check=True).stdout.decode()
+    out = {}
+    for line in plain.splitlines():
+        if line.startswith("node "):
+            parts = shlex.split(line)
+            out[parts[1]] = (float(parts[2]), float(parts[3]), parts[6])
+    return out
+
+
+@needs_dot
+@pytest.mark.parametrize("T", [4, 30])
+def test_block_view_lays_the_steps_out_in_time_order_with_the_elision_between(T):
+    """The ⋯ box used to land wherever dot put it (t=1, t=2, ⋯, t=3, …, or steps shuffled
+    around it): now every row runs t=1 … T left to right, the ⋯ between t=3 and t=T−2."""
+    from tinygrad_rnn.gallery import lstm_layer
+    g = lstm_layer(T)
+    at = _laid_out(g.to_dot())
+    columns = sorted((x, label.split("at t=")[1]) for x, _, label in at.values() if "at t=" in label)
+    shown = [1, 2, 3, 4] if T == 4 else [1, 2, 3, T - 2, T - 1, T]
+    assert [int(t) for _, t in columns] == shown
+    h = sorted((at[f"b{n.id}"][0], n.step) for n in g.named("h_t") if f"b{n.id}" in at)
+    assert [step for _, step in h] == shown
+    if T > 4:
+        skip = next(x for x, _, label in at.values() if label.startswith("⋯"))
+        assert h[2][0] < skip < h[3][0]
+
+
+@needs_dot
+def test_block_view_stacks_a_steps_gates_so_a_step_is_one_column():
+    from tinygrad_rnn.gallery import lstm_layer
+    g = lstm_layer(4)
+    at = _laid_out(g.to_dot())
+    for t in (1, 4):
+        gates = [at[f"b{n.id}"] for name in ("input_gate", "forget_gate", "candidate",
+                                             "output_gate") for n in g.named(name) if n.step == t]
+        assert len({round(y, 2) for _, y, _ in gates}) == 4   # four rows, not side by side
+        assert max(x for x, _, _ in gates) - min(x for x, _, _ in gates) < 2.0   # inches
+

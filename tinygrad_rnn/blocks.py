@@ -5,7 +5,9 @@ unnamed op is folded into the named node it feeds (the four slices and the sigmo
 gate; reshape → log_softmax → … → C(t) is the step's loss, one box). Unnamed ops that feed
 several named ones (an LSTM's pre-activation x W_ihᵀ + h W_hhᵀ + b) are one box of their own.
 The same quantity sits on the same row in every step, so the recurrence h_{t−1} → h_t is a
-straight horizontal arrow; time runs left to right, the inputs at the bottom. Shared
+straight horizontal arrow; time runs left to right, the inputs at the bottom. A step is one
+column (boxes fed by the same boxes, like an LSTM's gates, are stacked) and its state box
+says "at t=k"; the elided steps of a long unroll are one ``⋯`` box on the state's row. Shared
 parameters are drawn once, with one arrow per step (labelled with that step's contribution
 in gradient mode) and their total on the box.
 """
@@ -87,7 +89,7 @@ def block(g: Graph, first_last: int | None = None, gradients: bool = False) -> D
     for n in g.nodes:
         if n.id in of:
             members.setdefault(of[n.id], []).append(n)
-    boxes, key_of, skips, chains, rows = [], {}, {}, {}, {}
+    boxes, key_of, skips, chains, rows, step_of = [], {}, {}, {}, {}, {}
     for n in g.nodes:
         if n.kind == "parameter":
             key_of[n.id] = f"n{n.id}"
@@ -126,12 +128,16 @@ def block(g: Graph, first_last: int | None = None, gradients: bool = False) -> D
                + (f", ‖∂L/∂{label[0]}‖ = {sci(head.grad.norm)}" if head.grad is not None else ""))
         kind = "output" if head.is_output else "input" if head.kind == "input" else \
             "block" if where.step is not None else _kind(head) if len(ns) == 1 else "block"
+        # a step is a column of its lane, not a cluster: dot keeps a row's order left to right
+        # only inside one cluster, and with a cluster per step it shuffled the steps
         boxes.append(Box(key, "\n".join(label), kind, where.scope if where.step is None
-                         else where.step_scope, head.grad.norm if head.grad is not None else None,
-                         tip))
+                         else where.step_scope[:-1],
+                         head.grad.norm if head.grad is not None else None, tip))
         if where.step is not None:
             chains.setdefault(lane, {}).setdefault(where.step, []).append(key)
-            rows.setdefault((lane, re.sub(r"\(\d+\)", "(t)", label[0])), []).append(key)
+            rows.setdefault((lane, re.sub(r"\(\d+\)", "(t)", label[0])), []).append(
+                (where.step, key))
+            step_of[key] = (lane, where.step)
     arrows: dict = {}
     for e in g.edges:
         src, dst = g.nodes[e.src], g.nodes[e.dst]
@@ -154,9 +160,59 @@ def block(g: Graph, first_last: int | None = None, gradients: bool = False) -> D
     for arrow in out:
         if arrow.kind == "recurrent":
             arrow.label = None
-    same = [keys for keys in rows.values() if len(keys) > 1]
-    return Drawing(boxes, out, "block", chains=[[c[k] for k in sorted(c)] for c in chains.values()],
-                   same_rank=same)
+    stacks = _stacks(out, step_of)
+    handed = {a.src for a in out if a.kind == "recurrent"}
+    state_rows = {k for k, v in rows.items() if any(key in handed for _, key in v)}
+    by_key = {b.key: b for b in boxes}
+    for lane in sorted({k[0] for k in rows}):  # each column's step: "at t=k" on its state
+        for step, key in rows[_fullest(rows, lane, state_rows)]:
+            by_key[key].label += f"\nat t={step}"
+    same = _rows(rows, skips, hidden, state_rows)
+    # the rows hold the steps in time order; render's invisible time axis is for lanes
+    # without a row (its ticks sit on the bottom rank, where the parameters push them apart)
+    in_rows = {step_of[k][0] for keys in same for k in keys if k in step_of}
+    return Drawing(boxes, out, "block", chains=[[c[k] for k in sorted(c)] for lane, c in
+                                                chains.items() if lane not in in_rows],
+                   same_rank=same, stacks=stacks)
+
+
+def _rows(rows: dict, skips: dict, hidden: set, state_rows: set) -> list[list[str]]:
+    """The rows (h_1 … h_T, in time order; render keeps each row's order left to right). A
+    lane's ``⋯`` box goes into the row of its state (h_t), between the last step before the elided ones
+    and the first after them: without that nothing holds it there, and dot used to put it
+    wherever its arrows pulled (e.g. between t=2 and t=3)."""
+    ordered = {k: [key for _, key in sorted(v)] for k, v in rows.items()}
+    for lane, skip in skips.items():
+        mine = [k for k in rows if k[0] == lane]
+        if not mine:
+            continue
+        fullest = _fullest(rows, lane, state_rows)
+        before = [key for step, key in sorted(rows[fullest]) if step < min(hidden)]
+        after = [key for step, key in sorted(rows[fullest]) if step > max(hidden)]
+        ordered[fullest] = before + [skip.key] + after
+    return [keys for keys in ordered.values() if len(keys) > 1]
+
+
+def _fullest(rows: dict, lane: tuple, state_rows: set) -> tuple:
+    """The row of ``lane`` that stands for its steps: of the rows with the most steps, the
+    last state handed to the next step (h_t rather than c_t), else the last of them."""
+    mine = [k for k in rows if k[0] == lane]
+    most = max(len(rows[k]) for k in mine)
+    full = [k for k in mine if len(rows[k]) == most]
+    return ([k for k in full if k in state_rows] or full)[-1]
+
+
+def _stacks(arrows: list, step_of: dict, least: int = 3) -> list[list[str]]:
+    """Boxes of one step fed by the same boxes of that step (an LSTM's four gates, all read
+    from the pre-activation): drawn one above the other, so a step is one column wide."""
+    sources: dict = {}
+    for a in arrows:
+        if a.kind == "data" and a.src in step_of and step_of.get(a.dst) == step_of[a.src]:
+            sources.setdefault(a.dst, set()).add(a.src)
+    groups: dict = {}
+    for key, found in sources.items():
+        groups.setdefault((step_of[key], frozenset(found)), []).append(key)
+    return [keys for keys in groups.values() if len(keys) >= least]
 
 
 def block_heads(g: Graph) -> tuple[dict[int, int], dict[int, str]]:

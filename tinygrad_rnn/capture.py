@@ -8,6 +8,7 @@ and the tied-gradient check all read these records; none of them needs the Graph
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -48,6 +49,17 @@ def host64(array):
     return backend.to_host(backend.ensure_array(array)).astype("float64")
 
 
+@functools.lru_cache(maxsize=65536)
+def _split_scope(scope: tuple[str, ...]) -> tuple[int | None, tuple[str, ...], tuple[str, ...]]:
+    """(step, lane, step scope) of a scope path: asked for every node by every view, and a
+    1,000-step graph has only a few thousand distinct scopes, so each is parsed once."""
+    for i, part in enumerate(scope):
+        m = STEP.match(part)
+        if m:
+            return int(m.group(1)), scope[:i], scope[:i + 1]
+    return None, scope, scope
+
+
 @dataclass
 class GraphNode:
     """One node of a captured graph (a copy: changing it changes nothing recorded)."""
@@ -70,27 +82,17 @@ class GraphNode:
     @property
     def step(self) -> int | None:
         """The time step k of the first ``t=k`` scope, or None outside time steps."""
-        for part in self.scope:
-            m = STEP.match(part)
-            if m:
-                return int(m.group(1))
-        return None
+        return _split_scope(self.scope)[0]
 
     @property
     def lane(self) -> tuple[str, ...]:
         """The scope path above the time step (a layer/direction), or the whole scope."""
-        for i, part in enumerate(self.scope):
-            if STEP.match(part):
-                return self.scope[:i]
-        return self.scope
+        return _split_scope(self.scope)[1]
 
     @property
     def step_scope(self) -> tuple[str, ...]:
         """The scope path down to and including ``t=k`` (the whole scope outside steps)."""
-        for i, part in enumerate(self.scope):
-            if STEP.match(part):
-                return self.scope[:i + 1]
-        return self.scope
+        return _split_scope(self.scope)[2]
 
     @property
     def short_name(self) -> str:

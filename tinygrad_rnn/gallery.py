@@ -50,8 +50,9 @@ def notes_rnn(T: int = 4, hidden: int = 3, vocab: int = 4):
     return total, W
 
 
-RNN_GRADIENTS_TITLE = ("The notes' RNN after backward: colour = ‖∂C/∂node‖; W, U, V arrows show "
-                       "each step's contribution")
+RNN_GRADIENTS_TITLE = ("The notes' RNN after backward, one box per quantity: colour = ‖∂C/∂node‖; "
+                       "W, U, V arrows show each step's contribution")
+RNN_GRADIENTS_VIEW = "block"  # the flagship picture (demos/tour.py draws the same)
 
 
 def _loss_of(out: tg.Tensor) -> tg.Tensor:
@@ -212,32 +213,33 @@ def entries() -> list[tuple[str, Graph, dict]]:
     node_norms = "  ".join(f"{k}: {float((g * g).sum()) ** 0.5:.4f}" for k, g in per_node)
     node_sum = sum(g for _, g in per_node)
     return [
-        ("rnn_unrolled", forward, dict(view="unrolled", title="The notes' RNN unrolled over 4 "
+        ("rnn_unrolled_gradients", with_grads, dict(view=RNN_GRADIENTS_VIEW,
+                                                    title=RNN_GRADIENTS_TITLE)),
+        ("rnn_unrolled", forward, dict(view="block", title="The notes' RNN unrolled over 4 "
                                        "steps: h_t = tanh(W h_{t−1} + U x_t), C = Σ_t C(t)")),
-        ("rnn_unrolled_gradients", with_grads, dict(view="unrolled", title=RNN_GRADIENTS_TITLE)),
-        ("rnn_block_gradients", with_grads, dict(
-            view="block", title="Block view: one box per quantity of a step (x_t, h_t, C(t)); "
-            "h_{t−1} → h_t runs straight across; W, U, V once, each arrow one step's share")),
         ("lstm_block", lstm_layer(), dict(
-            view="block", title="nn.LSTM over 4 steps, block view: the gates, c_t and h_t of "
-            "each step; c_{t−1} → c_t and h_{t−1} → h_t carry the memory")),
+            view="block", title="nn.LSTM over 4 steps, block view: a step's gates stacked in its "
+            "column; c_{t−1} → c_t and h_{t−1} → h_t carry the memory")),
         ("rnn_rolled", forward, dict(view="rolled", title="The same RNN rolled: one cell and its "
                                      "recurrence t−1 → t")),
         ("lstm_cell", lstm_cell(), dict(view="unrolled", title="One LSTM cell expanded into its "
                                         "gates")),
         ("gru_cell", gru_cell(), dict(view="unrolled", title="One GRU cell expanded into its "
                                       "gates")),
-        ("birnn", layered(bidirectional=True), dict(view="unrolled", title="Bidirectional RNN: "
+        ("birnn", layered(bidirectional=True), dict(view="block", title="Bidirectional RNN: "
                                                     "a forward and a backward lane")),
-        ("deep_rnn", layered(num_layers=2), dict(view="unrolled", title="A 2-layer deep RNN")),
+        ("deep_rnn", layered(num_layers=2), dict(view="block", title="A 2-layer deep RNN: "
+                                                 "layer 1's input is layer 0's h_1 … h_4, "
+                                                 "stacked")),
         ("tanh_vs_lstm_30", tanh_vs_lstm(), dict(view="collapsed", grad_range=(1e-8, 1e0),
-                                                 title="30 steps, loss at the last: the tanh "
-                                                 "RNN's ‖∂L/∂h_t‖ fades going back; the LSTM's "
-                                                 "does not")),
+                                                 first_last=3,
+                                                 title="30 steps (the first and last 3 drawn), "
+                                                 "loss at the last: the tanh RNN's ‖∂L/∂h_t‖ "
+                                                 "fades going back; the LSTM's does not")),
         ("shared_weight", shared, dict(view="unrolled", title=f"∂C/∂w = Σ_t ∂C/∂w_t: {sums}  "
                                        f"Σ = {check.total.item():+.4f} = w.grad")),
         ("seq2seq_attention", seq2seq_attention(), dict(
-            view="unrolled", title="Encoder–decoder with Bahdanau attention: 3 encoder steps "
+            view="block", title="Encoder–decoder with Bahdanau attention: 3 encoder steps "
             "h_j, 2 decoder steps s_i; every h_j feeds every step's scores e_ij and context "
             "c_i = Σ_j α_ij h_j")),
         ("recursive_net", tree, dict(  # collapsed: one box per tree node, so the tree shows
@@ -267,7 +269,7 @@ def render_explorer(directory: str | Path) -> list[Path]:
         return [path]
     shot = browser.screenshot(path, Path(directory) / "explorer.png",
                               EXPLORER_SHOT.format(k=len(page.graph.backward_log) * 2 // 5),
-                              size="2700,560")
+                              size="1900,560")
     return [path, shot]
 
 

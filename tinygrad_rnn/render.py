@@ -194,14 +194,18 @@ def arrow_tooltip(a: views.Arrow, names: dict) -> str:
     return text + (f", ‖message‖ = {a.grad:.2g}" if a.grad is not None else "")
 
 
-def _arrow_line(a: views.Arrow, scale: ColourScale | None, clusters: dict, names: dict) -> str:
+def _arrow_line(a: views.Arrow, scale: ColourScale | None, clusters: dict, names: dict,
+                flat: frozenset = frozenset()) -> str:
     attrs = [f'tooltip="{_escape(arrow_tooltip(a, names))}"']
+    # along a row (h_{t−1} → h_t in the block view) an arrow keeps its constraint: dot then
+    # holds the row's order left to right (a constraint=false twin would cancel that)
+    loose = [] if (a.src, a.dst) in flat else ["constraint=false"]
     if a.kind == "param":
         attrs += ['color="#4a78a8"', "arrowsize=0.6"]
     elif a.kind == "recurrent":
-        attrs += ['color="#b03030"', "style=bold", "constraint=false"]
+        attrs += ['color="#b03030"', "style=bold", *loose]
     elif a.kind == "carry":
-        attrs += ["constraint=false"]
+        attrs += loose
     if scale is not None and a.grad is not None and a.grad > 0:
         p = scale.position(a.grad)
         attrs += [f'color="{scale.colour(a.grad)}"', f"penwidth={0.6 + 3.4 * p:.2f}"]
@@ -234,7 +238,10 @@ def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None)
     label = f', label="{_escape(title)}"' if title else ""
     lines = ["digraph G {",
              f'  graph [rankdir={drawing.rankdir}, fontname="Helvetica", fontsize=12, nodesep=0.25, '
-             f'ranksep=0.35, newrank=true, compound=true, labelloc=t{label}];',
+             f'ranksep=0.2, newrank=true, compound=true, labelloc=t{label}'
+             # a second crossing minimisation across clusters ignores the rows' left-to-right
+             # order (the block view's steps came out shuffled): the block view skips it
+             + (", remincross=false" if drawing.title == "block" else "") + "];",
              '  node [fontname="Helvetica", fontsize=10, margin="0.06,0.03", height=0.3];',
              '  edge [fontname="Helvetica", fontsize=8, arrowsize=0.7, color="#555555"];']
     first_seen = _cluster_ids(drawing)
@@ -267,7 +274,10 @@ def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None)
     if sinks:
         lines.append("  { rank=sink; " + " ".join(sinks) + "; }")
     # dot orders clusters as it likes; an invisible time axis below them (flat edges outside
-    # clusters do keep their order) holds the steps left to right
+    # clusters do keep their order) holds the steps left to right. The block view ties each
+    # tick to one box of its step only: a tick pulled by every box of a step drifts away from
+    # all of them, and the axis stretched the page to twice the picture's width
+    one = drawing.title == "block"
     axis = []
     for i, chain in enumerate(drawing.chains):
         ticks = [f"tick{i}_{k}" for k in range(len(chain))]
@@ -275,12 +285,19 @@ def _write(drawing: views.Drawing, scale: ColourScale | None, title: str | None)
         lines += [f"  {tick} [style=invis, shape=point, width=0.01];" for tick in ticks]
         lines += [f"  {a} -> {b} [style=invis];" for a, b in zip(ticks, ticks[1:])]
         lines += [f"  {tick} -> {box} [style=invis];" for tick, step in zip(ticks, chain)
-                  for box in step]
+                  for box in (step[:1] if one else step)]
     if axis:
         lines.append("  { rank=min; " + " ".join(axis) + "; }")
     lines += ["  { rank=same; " + " ".join(keys) + "; }" for keys in drawing.same_rank]
+    # flat edges keep a row in time order (invisible where no arrow joins the two already);
+    # invisible edges across ranks stack boxes one above the other
+    flat = frozenset((a, b) for keys in drawing.same_rank for a, b in zip(keys, keys[1:]))
+    drawn = {(a.src, a.dst) for a in drawing.arrows}
+    lines += [f"  {a} -> {b} [style=invis];" for a, b in sorted(flat - drawn)]
+    lines += [f"  {a} -> {b} [style=invis];" for keys in drawing.stacks
+              for a, b in zip(keys, keys[1:])]
     names = {b.key: b.label.split("\n")[0] for b in drawing.boxes}
-    lines += [_arrow_line(a, scale, first_seen, names) for a in drawing.arrows]
+    lines += [_arrow_line(a, scale, first_seen, names, flat) for a in drawing.arrows]
     if scale is not None:
         lines.append(scale.legend())
     lines.append("}")

@@ -51,7 +51,8 @@ class Drawing:
     title: str
     rankdir: str = "BT"        # BT: each step reads bottom (x_t) to top; steps left to right
     chains: list = field(default_factory=list)  # per lane, per step its boxes: kept in time order
-    same_rank: list = field(default_factory=list)  # groups of boxes on one row (h_1 … h_T)
+    same_rank: list = field(default_factory=list)  # rows of boxes, left to right (h_1 … h_T)
+    stacks: list = field(default_factory=list)  # boxes drawn one above the other (a step's gates)
 
 
 def _shape(shape: tuple) -> str:
@@ -254,7 +255,7 @@ def rolled(g: Graph, gradients: bool = False) -> Drawing:
             a.label = "t−1 → t"
         elif a.kind == "data" and a.src[0] == a.dst[0] == "r":
             a.label = None  # inside the cell every arrow stands for all steps
-    return Drawing(boxes, out, "rolled")
+    return Drawing(boxes, out, "rolled", rankdir="LR")  # one cell: wider than tall, as a page
 
 
 def _initial_name(state: GraphNode) -> str:
@@ -325,8 +326,8 @@ def collapsed(g: Graph, first_last: int | None = None, gradients: bool = False) 
             ns = members[box.key]
             ops = sum(1 for n in ns if n.kind == "op")
             names = sorted({n.short_name for n in ns if n.name and n.kind == "op"})
-            box.label += f"\n{ops} ops" + (
-                "\n" + ", ".join(names[:4]) if names else "")
+            shown = [", ".join(names[i:i + 2]) for i in range(0, min(len(names), 4), 2)]
+            box.label += f"\n{ops} ops" + "".join("\n" + line for line in shown)  # 2 a line
             found = cell_grad.get(box.key, {}).values()
             carried = [v for later, v in found if later] or [v for _, v in found]
             box.grad = _hypot(carried)
