@@ -12,7 +12,7 @@ and the gradient Xᵀ G of a thin product's right factor (``ProductGrad``: a wei
 messages become one product of stacked factors, Σ_t X_tᵀ G_t = [X_1; …; X_T]ᵀ [G_1; …; G_T]).
 
 Backward also refuses to read stale values: an array an op saved that the library wrote in
-place afterwards (an optimizer step, ``x[i] = v``; see ``tensor.mark_written``) raises,
+place afterwards (an optimizer step, ``x[i] = v``; see ``writes.mark_written``) raises,
 naming the op and its scope, as PyTorch's version counter does.
 
 There is no recursion anywhere, so a 100,000-step unrolled graph backpropagates, and the

@@ -2,7 +2,7 @@
 
 Each function here validates what the user passed (axes, shapes, index types, dtypes) and
 calls :func:`tinygrad_rnn.ops.apply1` / ``apply2`` / ``apply`` with the op from the table in
-``ops.py``. Tensor's operators and methods are these functions.
+``ops.py``. Tensor's operators and methods are these functions (bound in ``methods.py``).
 """
 
 from __future__ import annotations
@@ -589,19 +589,3 @@ def from_dlpack(obj) -> Tensor:
         raise TypeError(f"from_dlpack: DLPack device type {kind} is neither the CPU nor a CUDA GPU")
     return Tensor._wrap(backend.xp_for(backend.check_device(_DLPACK_DEVICES[kind])).from_dlpack(obj))
 
-
-# Tensor's most used operators are the functions above themselves (no wrapper call per op)
-Tensor.__add__ = add
-Tensor.__sub__ = sub
-Tensor.__mul__ = mul
-Tensor.__truediv__ = div
-Tensor.__matmul__ = matmul
-Tensor.__neg__ = neg
-Tensor.__getitem__ = getitem
-Tensor.exp = exp
-Tensor.log = log
-Tensor.tanh = tanh
-Tensor.sigmoid = sigmoid
-Tensor.relu = relu
-Tensor.abs = abs
-Tensor.sqrt = sqrt

@@ -27,7 +27,9 @@ import operator
 from tinygrad_rnn import backend
 from tinygrad_rnn.errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError
 from tinygrad_rnn.factored import IndexedGrad, ProductGrad, scatter_forward
-from tinygrad_rnn.tensor import Node, Tensor, mark_written, record, state
+from tinygrad_rnn.modes import state
+from tinygrad_rnn.tensor import Node, Tensor, record
+from tinygrad_rnn.writes import mark_written
 
 ARRAY_TYPES = backend.ARRAY_TYPES
 
@@ -641,7 +643,7 @@ def setitem(x: Tensor, index, value) -> None:
     Recorded (x's node becomes a ``setitem`` node) when grad mode is on and ``value`` requires
     grad or x is a computed tensor: ∂/∂x is g with zeros at ``index``, ∂/∂value is g[index]
     summed back to value's shape. A leaf that requires grad is refused (as PyTorch), and any
-    op that saved x's old values for backward raises there (see ``tensor.mark_written``).
+    op that saved x's old values for backward raises there (see ``writes.mark_written``).
     """
     v_is_t = isinstance(value, Tensor)
     if v_is_t and type(value.data) is not type(x.data):

@@ -34,9 +34,7 @@ from tinygrad_rnn.tensor import Tensor
 ACTIVATIONS = {"tanh": Tensor.tanh, "relu": Tensor.relu}
 
 
-def _named(t: Tensor, name: str) -> Tensor:
-    t.name = name
-    return t
+_named = Tensor.named  # the steps below call it as a function: _named(t, name) is t.named(name)
 
 
 def rnn_step(xw: Tensor, h_prev: Tensor, W_hh_T: Tensor, nonlinearity: str = "tanh") -> Tensor:

@@ -97,7 +97,7 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     if p == 1:
         return x * 0
     keep = backend.generator(x.device).random(x.shape) >= p
-    return x * Tensor._wrap((keep / (1 - p)).astype(x.dtype))
+    return x * Tensor.wrap((keep / (1 - p)).astype(x.dtype))
 
 
 class Sequential(Module):
