@@ -1,12 +1,12 @@
 """Reverse mode: walk the recorded graph backwards and apply each op's VJPs.
 
 Read :mod:`tinygrad_rnn.reference` first: the same algorithm in its plainest form. Here the
-whole algorithm is :func:`_run`, below the imports; ``backward`` and ``grad`` are its two
-ways in, and the helpers follow in the order ``_run`` calls them. Nodes come off a heap in decreasing creation rank, so a
-node is processed only after every consumer of it has sent its gradient; gradients that
-arrive at one node from several consumers are summed. Nothing here knows about RNNs: BPTT is
-this loop run over an unrolled graph, and a weight shared by T time steps receives T
-messages whose sum is its gradient (∂C/∂w = Σ_t ∂C/∂w_t).
+whole algorithm is :func:`_run`, right below the imports; ``backward`` and ``grad`` are its
+two ways in, and the helpers follow in the order ``_run`` calls them. Nodes come off a heap
+in decreasing creation rank, so a node is processed only after every consumer of it has
+sent its gradient; gradients that arrive at one node from several consumers are summed.
+Nothing here knows about RNNs: BPTT is this loop run over an unrolled graph, and a weight
+shared by T time steps receives T messages whose sum is its gradient (∂C/∂w = Σ_t ∂C/∂w_t).
 
 Two kinds of message are kept factored until they are summed, for speed only (the sums are
 equal up to float rounding): the gradient of ``x[index]`` (``IndexedGrad``, added into x's gradient in place)
