@@ -111,6 +111,16 @@ def reachable(roots) -> set:
     return seen
 
 
+def _unpickle(cls, array, device: str, requires_grad: bool, name) -> Tensor:
+    """Unpickling (see ``Tensor.__reduce_ex__``): a new tensor, a new leaf if it required grad."""
+    t = _new(cls)
+    t.data = backend.to_array(array, device)
+    t.grad = None
+    t._node = None
+    t._name = name
+    return t.requires_grad_(True) if requires_grad else t
+
+
 class Tensor:
     """An n-dimensional array that records the operations made on it.
 
@@ -368,13 +378,3 @@ def host_array(value):
     if backend.is_array(value):
         return backend.to_host(value)
     return backend.host_asarray(value)
-
-
-def _unpickle(cls, array, device: str, requires_grad: bool, name) -> Tensor:
-    t = _new(cls)
-    t.data = backend.to_array(array, device)
-    t.grad = None
-    t._node = None
-    t._name = name
-    return t.requires_grad_(True) if requires_grad else t
-
