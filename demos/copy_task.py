@@ -19,11 +19,12 @@ from __future__ import annotations
 import time
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.tasks.copying import VOCAB, baseline_loss, copy_task
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 HIDDEN, BATCH, LR = 64, 32, 3e-2
 RUNS = [("LSTM", False), ("LSTM", True), ("tanh RNN", False), ("tanh RNN", True)]

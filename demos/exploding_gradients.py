@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 T = 1000
 

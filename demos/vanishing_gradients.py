@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.tasks.adding import adding_problem
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 HIDDEN = 64
 
