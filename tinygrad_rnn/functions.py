@@ -1,7 +1,7 @@
 """The public functions of the primitive ops: check the arguments, then apply the op.
 
 Each function here validates what the user passed (axes, shapes, index types, dtypes) and
-calls :func:`tinygrad_rnn.ops.apply1` / ``apply2`` / ``apply`` with the op from the table in
+calls :func:`tinygrad_rnn.apply.apply1` / ``apply2`` / ``apply`` with the op from the table in
 ``ops.py``. Tensor's operators and methods are these functions (bound in ``methods.py``).
 """
 
@@ -11,7 +11,9 @@ import builtins
 from typing import NamedTuple
 
 from tinygrad_rnn import backend
+from tinygrad_rnn.apply import _NONE3, _op_error, _promote, apply, apply1, apply2, where_scope
 from tinygrad_rnn.errors import DeviceError, IndexOutOfRange, ShapeError
+from tinygrad_rnn.modes import state
 from tinygrad_rnn.ops import (
     ABS,
     ADD,
@@ -39,6 +41,7 @@ from tinygrad_rnn.ops import (
     POW_TENSOR,
     RELU,
     RESHAPE,
+    SETITEM,
     SIGMOID,
     SOFTMAX,
     SQRT,
@@ -49,15 +52,12 @@ from tinygrad_rnn.ops import (
     TO_DEVICE,
     WHERE,
     Op,
-    _promote,
-    apply,
-    apply1,
-    apply2,
+    _setitem_forward,
     is_basic,
     raw,
-    where_scope,
 )
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, record
+from tinygrad_rnn.writes import mark_written
 
 
 def add(x, y) -> Tensor:
@@ -535,6 +535,53 @@ def embedding(weight: Tensor, indices) -> Tensor:
                         f"check)", negative=False)
     idx = backend.to_array(idx, weight.device)
     return apply1(EMBEDDING, weight, {"index": idx, "shape": weight.shape, "basic": False})
+
+
+def setitem(x: Tensor, index, value) -> None:
+    """``x[index] = value`` as PyTorch does it: in place, and recorded when a gradient flows.
+
+    Recorded (x's node becomes a ``setitem`` node) when grad mode is on and ``value`` requires
+    grad or x is a computed tensor: ∂/∂x is g with zeros at ``index``, ∂/∂value is g[index]
+    summed back to value's shape. A leaf that requires grad is refused (as PyTorch), and any
+    op that saved x's old values for backward raises there (see ``writes.mark_written``).
+    """
+    v_is_t = isinstance(value, Tensor)
+    if v_is_t and type(value.data) is not type(x.data):
+        raise backend.DeviceError(f"x[...] = value{where_scope()}: tensors on different devices "
+                                  f"({x.device} and {value.device}); move one with .to()")
+    if not v_is_t and not isinstance(value, (int, float, bool)):  # lists, NumPy arrays
+        value = backend.to_array(value, x.device, x.dtype)
+    vd = value.data if v_is_t else value
+    vnode = value._node if v_is_t else None
+    node = x._node
+    record_it = state().grad_enabled and (vnode is not None or node is not None)
+    if record_it and node is not None and node.op is None:
+        raise RuntimeError(
+            "a leaf tensor that requires grad is being used in an in-place operation (in-place "
+            "assignment x[...] = value): it would change a parameter behind autograd's back and "
+            "corrupt the recorded graph. Update it inside `with tg.no_grad():` (as optimizers "
+            "do), or assign into a copy: y = x.clone(); y[...] = value (or build a new tensor "
+            "with where or cat)")
+    if record_it and x.data.base is not None:
+        raise RuntimeError(
+            "x[...] = value with gradients needs x to own its memory, but x is a view of "
+            "another tensor (made by slicing, reshape or transpose): that tensor's values would "
+            "change without its graph knowing. Assign through the tensor itself (h[0, 1] = v, "
+            "not h[0][1] = v), or clone() x first")
+    xd = x.data
+    try:
+        _setitem_forward(xd, vd, index, None)
+    except (ValueError, IndexError, TypeError) as err:
+        raise _op_error(SETITEM, (x, value), {"index": index}, err) from None
+    mark_written(xd)
+    if not record_it:
+        return
+    inputs = (node if node is not None else Tensor._wrap(xd),
+              vnode if vnode is not None else value)
+    vdtype = vd.dtype if v_is_t else xd.dtype
+    new = record(SETITEM, inputs, _NONE3, {"index": index, "vdtype": vdtype}, xd)._node
+    new.name = x._name
+    x._node = new
 
 
 def _same_kind(op: Op, tensors):

@@ -36,7 +36,7 @@ def __setitem__(self, index, value):
     """``x[index] = value`` in place; recorded when a gradient flows."""
     if not ops.is_basic(index):  # Tensors and lists in the index, as getitem takes them
         index = functions._normalize_index(index, self.device)
-    ops.setitem(self, index, value)
+    functions.setitem(self, index, value)
 
 
 # comparisons give boolean tensors with no gradient

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 
 from tinygrad_rnn import backend
 from tinygrad_rnn import functions as F
+from tinygrad_rnn.apply import apply1, where_scope
 from tinygrad_rnn.creation import arange
 from tinygrad_rnn.errors import IndexOutOfRange, ShapeError
-from tinygrad_rnn.ops import GETITEM, apply1, where_scope
+from tinygrad_rnn.ops import GETITEM
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss",
