@@ -48,7 +48,6 @@ from tinygrad_rnn.functions import (
     cat,
     clip,
     clone,
-    embedding,
     exp,
     from_dlpack,
     log,
@@ -68,6 +67,7 @@ from tinygrad_rnn.functions import (
 )
 from tinygrad_rnn.gradcheck import gradcheck
 from tinygrad_rnn.graph import Graph, graph
+from tinygrad_rnn.indexing import embedding
 from tinygrad_rnn.tensor import Tensor, from_numpy
 from tinygrad_rnn.tied import TiedGradient, check_tied_gradient
 

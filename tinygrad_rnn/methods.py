@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import weakref
 
-from tinygrad_rnn import autograd, backend, compose, functions, ops
+from tinygrad_rnn import autograd, backend, compose, functions, indexing, ops
 from tinygrad_rnn.functions import add, cast, compare, div, matmul, mul, sub, to_device
 from tinygrad_rnn.tensor import Tensor
 
@@ -35,8 +35,8 @@ def __pos__(self): return self
 def __setitem__(self, index, value):
     """``x[index] = value`` in place; recorded when a gradient flows."""
     if not ops.is_basic(index):  # Tensors and lists in the index, as getitem takes them
-        index = functions._normalize_index(index, self.device)
-    functions.setitem(self, index, value)
+        index = indexing._normalize_index(index, self.device)
+    indexing.setitem(self, index, value)
 
 
 # comparisons give boolean tensors with no gradient
@@ -56,7 +56,7 @@ Tensor.__matmul__ = functions.matmul
 Tensor.__pow__ = functions.pow
 Tensor.__neg__ = functions.neg
 Tensor.__abs__ = functions.abs
-Tensor.__getitem__ = functions.getitem
+Tensor.__getitem__ = indexing.getitem
 Tensor.__setitem__ = __setitem__
 Tensor.__radd__ = __radd__
 Tensor.__rsub__ = __rsub__
