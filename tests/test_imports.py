@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import functools
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -173,3 +174,25 @@ def test_each_submodule_imported_first_leaves_a_working_tensor():
     run = subprocess.run([sys.executable, "-c", _EACH_FIRST, *names], cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def _readme_modules() -> list[str]:
+    """The module paths README's module section lists, in order."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("## The modules, in the order to read them")
+    end = text.index("\n## ", start + 1)
+    return re.findall(r"^\| `(tinygrad_rnn/[\w/]+\.py)` \|", text[start:end], flags=re.M)
+
+
+def test_readme_lists_every_module_of_the_package_once():
+    listed = _readme_modules()
+    on_disk = sorted(str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py"))
+    assert sorted(set(listed)) == on_disk, (
+        f"README's module tables miss {sorted(set(on_disk) - set(listed))} and list "
+        f"{sorted(set(listed) - set(on_disk))}, which do not exist")
+    assert len(listed) == len(set(listed)), "a module is listed twice"
+
+
+def test_readme_reading_path_starts_node_table_reference_engine():
+    assert _readme_modules()[:4] == ["tinygrad_rnn/tensor.py", "tinygrad_rnn/ops.py",
+                                     "tinygrad_rnn/reference.py", "tinygrad_rnn/autograd.py"]
