@@ -15,8 +15,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "tinygrad_rnn"
 
-CORE = ("backend", "errors", "modes", "writes", "tensor", "factored", "ops", "functions",
-        "compose", "autograd")
+CORE = ("backend", "errors", "modes", "writes", "tensor", "apply", "factored", "ops", "functions",
+        "indexing", "compose", "autograd", "methods")
 ABOVE_CORE = ("nn", "graph", "capture", "render", "views", "blocks", "explore", "gallery", "cli",
               "demos")
 
