@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, setup
+
+from .common import Summary, parser, setup
 
 NAMES = ("U", "W", "V", "b_h", "b_o")
 

@@ -40,11 +40,12 @@ import math
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, save, setup, subplots
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.tasks import text_corpus
 from tinygrad_rnn.tasks.ngram import CharNGram, FeedForwardLM
+
+from .common import Summary, parser, progress, save, setup, subplots
 
 END = "\n"
 SEQ = 25

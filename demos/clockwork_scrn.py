@@ -24,11 +24,12 @@ from __future__ import annotations
 import time
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.tasks.adding import BASELINE_MSE, adding_problem
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 MODELS = ["tanh RNN", "Clockwork RNN", "SCRN", "Skip RNN", "LSTM"]
 

@@ -22,9 +22,10 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 K = 4
 

@@ -31,11 +31,12 @@ import time
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.tasks.copying import SYMBOLS, VOCAB, baseline_loss, copy_task
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 HIDDEN, FORGET_BIAS = 128, 1.0   # at 64 units the LSTM ended at 39–58 % of the baseline over seeds
 BOS = 0                       # the decoder's start symbol (the copy task's blank, never a target)

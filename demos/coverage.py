@@ -177,7 +177,7 @@ def resolve(ref: str) -> bool:
     """Whether a ``demo:``, ``test:`` or ``code:`` reference exists."""
     kind, _, name = ref.partition(":")
     if kind == "demo":
-        from demos import DEMOS
+        from . import DEMOS
         return name in DEMOS
     if kind == "test":
         return os.path.isfile(os.path.join(ROOT, name))

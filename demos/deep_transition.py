@@ -26,10 +26,11 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 MODELS = {"RNN": lambda: nn.RNN(1, 24), "stacked RNN": lambda: nn.RNN(1, 14, num_layers=2),
           "DT-RNN": lambda: nn.DeepTransitionRNN(1, 17, transition_layers=2),

@@ -27,10 +27,11 @@ import math
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 T = 1000
 LR = 0.01

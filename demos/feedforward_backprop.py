@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, pyplot, save, setup
+
+from .common import Summary, parser, pyplot, save, setup
 
 
 def sigma(z):

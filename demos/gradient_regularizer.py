@@ -34,11 +34,12 @@ import statistics
 import time
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.tasks.adding import BASELINE_MSE, adding_problem
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 HIDDEN, BATCH, LR, LAMBDA, LENGTH = 32, 32, 3e-3, 1.0, 30
 

@@ -27,9 +27,10 @@ import time
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, save, setup, subplots
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
+
+from .common import Summary, parser, progress, save, setup, subplots
 
 TOLERANCE = 0.02  # |MSE_GRU − MSE_LSTM| / Var(m): "similar performance"
 

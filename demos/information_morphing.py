@@ -24,10 +24,11 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 K, KEY = 4, 2  # KEY = 2 is x^(3), the third step (0-based index 2)
 

@@ -26,8 +26,9 @@ import math
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
-from demos.exploding_gradients import T, unrolled_y
+
+from .common import Summary, parser, progress, pyplot, save, setup
+from .exploding_gradients import T, unrolled_y
 
 PLATEAU, CLIFF = 0.99, 1.002          # the two starts
 CROSSED = 0.998   # the plateau "works": w gets within 0.002 of the minimum at some step

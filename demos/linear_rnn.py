@@ -9,7 +9,8 @@ output depend on order, so the reversed inputs give different outputs.
 from __future__ import annotations
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, setup
+
+from .common import Summary, parser, setup
 
 INPUTS = ([1.0, 1.0], [1.0, 1.0], [2.0, 2.0])
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, pyplot, save, setup
 from tinygrad_rnn import nn
+
+from .common import Summary, parser, pyplot, save, setup
 
 H = 32
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, save, setup, subplots
 from tinygrad_rnn import nn
+
+from .common import Summary, parser, progress, save, setup, subplots
 
 # the notes' table: rows x1, x2, x3 over nine steps, and the outputs y they show
 X1 = [1, 3, 2, 4, 2, 1, 3, 6, 1]

@@ -18,11 +18,12 @@ from collections import Counter
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.tasks import sentiment_sentences
 from tinygrad_rnn.tasks.sentiment import CLASSES
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 
 class Classifier(nn.Module):

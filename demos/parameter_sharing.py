@@ -27,9 +27,10 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 T, K, PATTERN = 10, 4, (1, 2)
 TRAIN_POSITIONS, TEST_POSITIONS = range(0, 9, 2), range(1, 9, 2)  # interleaved: same distances to the end

@@ -18,11 +18,12 @@ from collections import Counter
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import backend, nn
 from tinygrad_rnn.tasks import random_trees
 from tinygrad_rnn.tasks.sentiment import CLASSES
 from tinygrad_rnn.tasks.trees import WORDS
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 
 def node_labels(trees) -> tuple[np.ndarray, np.ndarray]:

@@ -22,12 +22,13 @@ import re
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn.seq2seq import sequence_loss
 from tinygrad_rnn.tasks import date_pairs
 from tinygrad_rnn.tasks.dates import WEEKDAYS
 from tinygrad_rnn.tasks.slots import MONTHS
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 PAD, BOS, EOS = 0, 1, 2
 SPECIALS = ["<pad>", "<bos>", "<eos>"]

@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, pyplot, save, setup
+
+from .common import Summary, parser, pyplot, save, setup
 
 
 def run_rnn(U: tg.Tensor, W: tg.Tensor, xs: tg.Tensor, activation: str) -> tuple[tg.Tensor, tg.Tensor]:

@@ -24,11 +24,12 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, save, setup, subplots
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.tasks import slot_filling_sentences
 from tinygrad_rnn.tasks.slots import LABELS, UNSEEN_CITIES, Lexicon, TrigramHasher
+
+from .common import Summary, parser, progress, save, setup, subplots
 
 KINDS = ("feed-forward", "RNN", "BiRNN")
 NOTES = (["arrive", "taipei", "on", "november", "2nd"], ["leave", "taipei", "on", "november", "2nd"])

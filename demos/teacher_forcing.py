@@ -19,8 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, save, setup, subplots
 from tinygrad_rnn import nn
+
+from .common import Summary, parser, progress, save, setup, subplots
 
 GAIN = 1.2
 MODES = ("teacher forcing", "free running", "scheduled sampling")

@@ -8,7 +8,8 @@ the shared W the sum of the messages from every step; the untied copies each get
 from __future__ import annotations
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, setup
+
+from .common import Summary, parser, setup
 
 
 def unrolled_cost(W_at, U, xs, h0):

@@ -14,11 +14,12 @@ import math
 import os
 
 import tinygrad_rnn as tg
-from demos import linear_rnn, tied_weights
-from demos.common import Summary, parser, progress, setup
 from tinygrad_rnn import gallery, nn
 from tinygrad_rnn.errors import GraphvizNotFound
 from tinygrad_rnn.tasks import text_corpus
+
+from . import linear_rnn, tied_weights
+from .common import Summary, parser, progress, setup
 
 TEXT = text_corpus(max_chars=857, lowercase=True)  # the Zen of Python, from the standard library
 

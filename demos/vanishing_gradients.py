@@ -33,10 +33,11 @@ from __future__ import annotations
 import math
 
 import tinygrad_rnn as tg
-from demos.common import Summary, parser, progress, pyplot, save, setup
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn.cells import lstm_step
 from tinygrad_rnn.tasks.adding import adding_problem
+
+from .common import Summary, parser, progress, pyplot, save, setup
 
 T, HIDDEN, BATCH = 100, 64, 32
 FORGET_BIASES = (0.0, 1.0, 3.0, 5.0)

@@ -9,7 +9,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.ops import ShapeError
+from tinygrad_rnn.errors import ShapeError
 
 
 def make(kind, double=True):

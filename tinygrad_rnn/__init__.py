@@ -1,10 +1,6 @@
 """tinygrad_rnn: a from-scratch autodiff engine for learning, seeing and running BPTT."""
 
-# isort: off
-from tinygrad_rnn.tensor import Tensor, from_numpy  # first: ops.py and functions.py build on Tensor
-# isort: on
-
-from tinygrad_rnn import nn, optim
+from tinygrad_rnn import methods, nn, optim  # noqa: F401  (methods: binds Tensor's operators, once)
 from tinygrad_rnn.autograd import (
     detect_anomaly,
     enable_grad,
@@ -52,7 +48,6 @@ from tinygrad_rnn.functions import (
     cat,
     clip,
     clone,
-    embedding,
     exp,
     from_dlpack,
     log,
@@ -72,6 +67,8 @@ from tinygrad_rnn.functions import (
 )
 from tinygrad_rnn.gradcheck import gradcheck
 from tinygrad_rnn.graph import Graph, graph
+from tinygrad_rnn.indexing import embedding
+from tinygrad_rnn.tensor import Tensor, from_numpy
 from tinygrad_rnn.tied import TiedGradient, check_tied_gradient
 
 __version__ = "0.1.0"

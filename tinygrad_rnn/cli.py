@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib
+import importlib.util
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 # the optional packages (the `demo` extra) behind demos.common's helpers: a demo that imports
 # the helper needs the package
@@ -25,12 +27,46 @@ class UserError(Exception):
     """A mistake in the command line or the environment: one line, exit status 2."""
 
 
+PACKAGE = "tinygrad_rnn.demos"  # the demos' name once installed (pyproject's package-dir)
+
+
+def demos_package():
+    """The demos package, or None: the repository's ``demos/`` folder, installed as
+    ``tinygrad_rnn.demos`` (the demos import each other relatively, so either name works).
+
+    In a checkout (``pyproject.toml`` beside this package) it is the checkout's own folder, so
+    a worktree runs its demos and not an installed copy: the top-level ``demos`` if that is
+    already imported from there (the tests, ``python -m demos.coverage``), else the folder
+    loaded as ``tinygrad_rnn.demos``. Installed from a wheel, ``tinygrad_rnn.demos``.
+    """
+    root = Path(__file__).resolve().parent.parent
+    folder = root / "demos"
+    if not ((root / "pyproject.toml").is_file() and (folder / "__init__.py").is_file()):
+        try:
+            return importlib.import_module(PACKAGE)
+        except ImportError:  # a build without the demos
+            return None
+    for name in ("demos", PACKAGE):
+        module = sys.modules.get(name)
+        if module is not None and Path(module.__file__).resolve().parent == folder:
+            return module
+    spec = importlib.util.spec_from_file_location(PACKAGE, folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[PACKAGE] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def _demos() -> dict:
-    try:
-        from demos import DEMOS
-    except ImportError:  # installed without the repository's demos/ folder
-        return {}
-    return DEMOS
+    package = demos_package()
+    return {} if package is None else package.DEMOS
+
+
+def demo_module(name: str):
+    """The module of the demo ``name`` (``DEMOS`` names it ``demos.<module>``)."""
+    package = demos_package()
+    return importlib.import_module(package.__name__ + _demos()[name].module.removeprefix("demos"))
 
 
 def _seconds(s: float | None) -> str:
@@ -106,7 +142,7 @@ def _main(argv: list[str]) -> int:
             maybe = f" (did you mean {close[0]!r}?)" if close else ""
             raise UserError(f"unknown demo {args.name!r}{maybe}; run 'tinygrad-rnn demo --list' to "
                             f"see the demos")
-        module = importlib.import_module(demos[args.name].module)
+        module = demo_module(args.name)
         if not {"-h", "--help"} & set(rest):
             _check_demo(args.name, module, rest)
         summary = _run(module.main, rest)
@@ -154,7 +190,7 @@ def _run(demo_main, rest: list[str]):
 
 def _check_demo(name: str, module, rest: list[str]) -> None:
     """Before the demo computes anything: its options, device, optional packages, --out."""
-    from demos.common import positive_int
+    positive_int = importlib.import_module(demos_package().__name__ + ".common").positive_int
     pre = argparse.ArgumentParser(prog=f"tinygrad-rnn demo {name}", add_help=False,
                                   allow_abbrev=False,
                                   usage=f"tinygrad-rnn demo {name} [options] (--help lists them)")

@@ -1,4 +1,4 @@
-"""Functions composed from the primitives in F.py: no VJPs here, autograd derives them."""
+"""Functions composed from the primitives in functions.py: no VJPs here, autograd derives them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 
 from tinygrad_rnn import backend
 from tinygrad_rnn import functions as F
+from tinygrad_rnn.indexing import getitem
 from tinygrad_rnn.tensor import Tensor
 
 
@@ -86,7 +87,7 @@ def split(x: Tensor, split_size, axis: int = 0, **kw) -> tuple:
                              f"of axis {axis} of shape {tuple(x.shape)}")
     pieces, start = [], 0
     for size in sizes:
-        pieces.append(F.getitem(x, (slice(None),) * axis + (slice(start, start + size),)))
+        pieces.append(getitem(x, (slice(None),) * axis + (slice(start, start + size),)))
         start += size
     return tuple(pieces)
 

@@ -16,7 +16,7 @@ def _shape(shape) -> tuple:
 
 
 def _make(data, requires_grad: bool, name: str | None) -> Tensor:
-    t = Tensor._wrap(data)
+    t = Tensor.wrap(data)
     t._name = name
     return t.requires_grad_(True) if requires_grad else t
 
@@ -67,7 +67,7 @@ def arange(start, stop=None, step=1, dtype=None, device=None) -> Tensor:
     values = backend.xp_for(device).arange(start, stop, step, dtype=dtype)
     if dtype is None and any(isinstance(v, float) for v in (start, stop, step)):
         values = values.astype(backend.DEFAULT_FLOAT)  # computed in float64, then rounded once
-    return Tensor._wrap(values)
+    return Tensor.wrap(values)
 
 
 def randn(*shape, dtype=None, device=None, requires_grad=False, name=None) -> Tensor:
@@ -98,7 +98,7 @@ def uniform(*shape, low=0.0, high=1.0, dtype=None, device=None, requires_grad=Fa
 def randint(low: int, high: int, shape, device=None) -> Tensor:
     device = backend.check_device(device)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return Tensor._wrap(backend.generator(device).integers(low, high, shape))
+    return Tensor.wrap(backend.generator(device).integers(low, high, shape))
 
 
 def manual_seed(seed: int) -> None:

@@ -26,8 +26,9 @@ order the primitive VJPs form it (e.g. ∂L/∂n = ∂L/∂h − ∂L/∂h ⊙ z
 from __future__ import annotations
 
 from tinygrad_rnn import backend
+from tinygrad_rnn.apply import apply, apply2
 from tinygrad_rnn.functions import cat
-from tinygrad_rnn.ops import SIGMOID, TANH, Op, apply, apply2
+from tinygrad_rnn.ops import SIGMOID, TANH, Op
 from tinygrad_rnn.tensor import Tensor
 
 # ---- formulas on arrays (NumPy or CuPy) or on Tensors: the reference path ---------------------

@@ -15,8 +15,9 @@ same functions on Tensors, so gradients of gradients come for free.
 
 Broadcasting is undone in one place: for ops marked ``broadcasts=True`` the engine sums each
 gradient back to the shape of the input's own node with :func:`sum_to`.
-Below the table, each primitive's public function checks its arguments and calls
-:func:`apply`. Functions composed from primitives (mean, split, ...) live in ``compose.py``.
+``apply.py`` runs an op of this table on Tensors and records it; ``functions.py`` holds each
+primitive's public function (check the arguments, then apply); functions composed from
+primitives (mean, split, ...) live in ``compose.py``.
 """
 
 from __future__ import annotations
@@ -25,14 +26,11 @@ import math
 import operator
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError
+from tinygrad_rnn.apply import apply1, apply2
 from tinygrad_rnn.factored import IndexedGrad, ProductGrad, scatter_forward
-from tinygrad_rnn.tensor import Node, Tensor, mark_written, record, state
+from tinygrad_rnn.tensor import Tensor
 
 ARRAY_TYPES = backend.ARRAY_TYPES
-
-
-
 
 
 class Op:
@@ -62,103 +60,6 @@ class _PerInput:
 
     def __getitem__(self, i):
         return lambda g, *saved, **attrs: self.rule(g, *saved, index=i, **attrs)
-
-
-def where_scope() -> str:
-    scope = state().scope
-    return f" in {scope}" if scope else ""
-
-
-def _shape_of(x) -> str:
-    return str(tuple(x.shape)) if isinstance(x, Tensor) or backend.is_array(x) else repr(x)
-
-
-def _op_error(op, inputs, attrs, err) -> Exception:
-    shapes = [_shape_of(x) for x in inputs]
-    what = " @ ".join(shapes) if op.name == "matmul" else ", ".join(shapes)
-    shown = {k: v for k, v in attrs.items() if k in ("axis", "shape", "index")}
-    if shown:
-        what += "; " + ", ".join(f"{k}={v!r}" for k, v in shown.items())
-    # a TypeError (e.g. an unsupported dtype) stays a TypeError: it is not about shapes
-    cls = IndexOutOfRange if isinstance(err, IndexError) else \
-        TypeError if isinstance(err, TypeError) else ShapeError
-    if backend.is_device_mix(err):  # host data met CUDA arrays: say so, not "shape"
-        cls, err = DeviceError, f"host (NumPy/list) data mixed with CUDA arrays; " \
-            f"make it a tensor on the same device first ({err})"
-    return cls(f"{op.name}{where_scope()}: {what} — {err}")
-
-
-NO_ATTRS: dict = {}  # shared by ops without attributes; never mutated
-_NONE2, _NONE3 = (None, None), (None, None, None)  # what ops that save nothing keep
-
-
-def apply(op: Op, *inputs, **attrs) -> Tensor:
-    """Run ``op`` on Tensors (or Python numbers) and record a Node if a gradient can flow."""
-    if len(inputs) == 1 and isinstance(inputs[0], Tensor):
-        return apply1(op, inputs[0], attrs)
-    if len(inputs) == 2:
-        return apply2(op, inputs[0], inputs[1], attrs)
-    arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-    try:
-        out = op.forward(*arrays, **attrs)
-    except (ValueError, IndexError, TypeError) as err:
-        raise _op_error(op, inputs, attrs, err) from None
-    if type(out) not in ARRAY_TYPES:
-        out = backend.ensure_array(out)
-    parents = [x._node if isinstance(x, Tensor) and x._node is not None else x for x in inputs]
-    if not state().grad_enabled or not any(type(p) is Node for p in parents):
-        return Tensor._wrap(out)
-    saved = (out if op.save_out else None, *(arrays if op.save_in else [None] * len(arrays)))
-    return record(op, tuple(parents), saved, attrs, out)
-
-
-# apply1 and apply2 are apply() for one and two inputs, written out: they run for nearly every
-# op, and small models are bound by this per-op overhead.
-
-def apply1(op: Op, x, attrs: dict = NO_ATTRS) -> Tensor:
-    if not isinstance(x, Tensor):
-        x = Tensor(x)
-    xd = x.data
-    try:
-        out = op.forward(xd, **attrs) if attrs else op.forward(xd)
-    except (ValueError, IndexError, TypeError) as err:
-        raise _op_error(op, (x,), attrs, err) from None
-    if type(out) not in ARRAY_TYPES:
-        out = backend.ensure_array(out)
-    parent = x._node
-    if parent is None or not state().grad_enabled:
-        return Tensor._wrap(out)
-    saved = (out if op.save_out else None, xd) if op.save_in else \
-        (out, None) if op.save_out else _NONE2
-    return record(op, (parent,), saved, attrs, out)
-
-
-def apply2(op: Op, x, y, attrs: dict = NO_ATTRS) -> Tensor:
-    x_is_t, y_is_t = isinstance(x, Tensor), isinstance(y, Tensor)
-    xd = x.data if x_is_t else x
-    yd = y.data if y_is_t else y
-    if x_is_t and y_is_t:
-        if xd.dtype != yd.dtype or type(xd) is not type(yd):
-            return apply2(op, *_promote(op, x, y), attrs)
-    elif x_is_t:  # a Python float makes an integer tensor float32 (as in PyTorch): _promote
-        if type(y) not in _NUMBERS or (type(y) is float and xd.dtype.kind != "f"):
-            return apply2(op, *_promote(op, x, y), attrs)
-    elif not y_is_t or type(x) not in _NUMBERS or (type(x) is float and yd.dtype.kind != "f"):
-        return apply2(op, *_promote(op, x, y), attrs)
-    try:
-        out = op.forward(xd, yd, **attrs) if attrs else op.forward(xd, yd)
-    except (ValueError, IndexError, TypeError) as err:
-        raise _op_error(op, (x, y), attrs, err) from None
-    if type(out) not in ARRAY_TYPES:
-        out = backend.ensure_array(out)
-    px = x._node if x_is_t else None
-    py = y._node if y_is_t else None
-    if (px is None and py is None) or not state().grad_enabled:
-        return Tensor._wrap(out)
-    saved = (out if op.save_out else None, xd, yd) if op.save_in else \
-        (out, None, None) if op.save_out else _NONE3
-    parents = (x if px is None else px, y if py is None else py)
-    return record(op, parents, saved, attrs, out)
 
 
 # ---- helpers the VJPs use: each works on raw arrays and on Tensors -------------------------
@@ -545,64 +446,6 @@ STACK = Op("stack", lambda *xs, axis: backend.xp_of(xs[0]).stack(xs, axis=axis),
            _PerInput(_stack_vjp))
 
 
-# ---- the slow path of apply2: operands of different kinds ----------------------------------
-
-def _constant_like(value, like: Tensor):
-    """A non-Tensor operand: numbers become Python numbers (they adopt the tensor's dtype)."""
-    if isinstance(value, Tensor):
-        return value
-    if backend.is_scalar(value):
-        return value.item() if hasattr(value, "item") else value
-    if backend.is_array(value) and value.ndim == 0 and like.dtype.kind == "f":
-        # a 0-d array (a CuPy reduction's result) is a number, as NumPy's scalars are: it takes
-        # the tensor's float dtype, and stays on the device (item() would sync)
-        return Tensor(value, device=like.device, dtype=like.dtype)
-    return Tensor(value, device=like.device)
-
-
-_NUMBERS = (int, float, bool)
-
-
-def _promote(op: Op, x, y):
-    """The slow path of apply2: make two operands compatible, or say why they are not.
-
-    Returns two Tensors on one device with one dtype (an integer or bool side is cast to the
-    float side), or a Tensor and a Python number. Mixing float precisions is refused. As in
-    PyTorch (torch.result_type), an integer or bool tensor with a Python float becomes the
-    default float (float32), where NumPy would give float64.
-    """
-    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
-        raise TypeError(f"{op.name} needs at least one Tensor operand")
-    if not isinstance(x, Tensor):
-        x = _constant_like(x, y)
-    elif not isinstance(y, Tensor):
-        y = _constant_like(y, x)
-    if not (isinstance(x, Tensor) and isinstance(y, Tensor)):
-        if type(x) is float and y.data.dtype.kind != "f":
-            y = Tensor._wrap(y.data.astype(backend.DEFAULT_FLOAT))
-        elif type(y) is float and x.data.dtype.kind != "f":
-            x = Tensor._wrap(x.data.astype(backend.DEFAULT_FLOAT))
-        return x, y
-    xd, yd = x.data, y.data
-    if type(xd) is not type(yd):
-        raise DeviceError(f"{op.name}{where_scope()}: tensors on different devices "
-                                  f"({x.device} and {y.device}); move one with .to()")
-    if xd.dtype != yd.dtype:
-        xf, yf = xd.dtype.kind == "f", yd.dtype.kind == "f"
-        if xf and yf:
-            raise DTypeError(f"{op.name}{where_scope()}: {xd.dtype} and {yd.dtype} tensors mixed; "
-                             f"this would silently change precision. Convert one with .float() "
-                             f"or .double() (modules: .double() / .to(dtype=...))")
-        if xf:
-            y = Tensor._wrap(yd.astype(xd.dtype))
-        elif yf:
-            x = Tensor._wrap(xd.astype(yd.dtype))
-        else:
-            common = backend.result_type(xd, yd)
-            x, y = Tensor._wrap(xd.astype(common)), Tensor._wrap(yd.astype(common))
-    return x, y
-
-
 # ---- x[index] = value, recorded (the one in-place op) -----------------------------------------
 
 def _setitem_forward(x, value, index, vdtype):
@@ -633,50 +476,3 @@ SETITEM = Op("setitem", _setitem_forward,
              (lambda g, out, x, v, index, vdtype: _zero_at(g, index),
               lambda g, out, x, v, index, vdtype: _value_grad(g, index, vdtype)),
              broadcasts=True)
-
-
-def setitem(x: Tensor, index, value) -> None:
-    """``x[index] = value`` as PyTorch does it: in place, and recorded when a gradient flows.
-
-    Recorded (x's node becomes a ``setitem`` node) when grad mode is on and ``value`` requires
-    grad or x is a computed tensor: ∂/∂x is g with zeros at ``index``, ∂/∂value is g[index]
-    summed back to value's shape. A leaf that requires grad is refused (as PyTorch), and any
-    op that saved x's old values for backward raises there (see ``tensor.mark_written``).
-    """
-    v_is_t = isinstance(value, Tensor)
-    if v_is_t and type(value.data) is not type(x.data):
-        raise backend.DeviceError(f"x[...] = value{where_scope()}: tensors on different devices "
-                                  f"({x.device} and {value.device}); move one with .to()")
-    if not v_is_t and not isinstance(value, (int, float, bool)):  # lists, NumPy arrays
-        value = backend.to_array(value, x.device, x.dtype)
-    vd = value.data if v_is_t else value
-    vnode = value._node if v_is_t else None
-    node = x._node
-    record_it = state().grad_enabled and (vnode is not None or node is not None)
-    if record_it and node is not None and node.op is None:
-        raise RuntimeError(
-            "a leaf tensor that requires grad is being used in an in-place operation (in-place "
-            "assignment x[...] = value): it would change a parameter behind autograd's back and "
-            "corrupt the recorded graph. Update it inside `with tg.no_grad():` (as optimizers "
-            "do), or assign into a copy: y = x.clone(); y[...] = value (or build a new tensor "
-            "with where or cat)")
-    if record_it and x.data.base is not None:
-        raise RuntimeError(
-            "x[...] = value with gradients needs x to own its memory, but x is a view of "
-            "another tensor (made by slicing, reshape or transpose): that tensor's values would "
-            "change without its graph knowing. Assign through the tensor itself (h[0, 1] = v, "
-            "not h[0][1] = v), or clone() x first")
-    xd = x.data
-    try:
-        _setitem_forward(xd, vd, index, None)
-    except (ValueError, IndexError, TypeError) as err:
-        raise _op_error(SETITEM, (x, value), {"index": index}, err) from None
-    mark_written(xd)
-    if not record_it:
-        return
-    inputs = (node if node is not None else Tensor._wrap(xd),
-              vnode if vnode is not None else value)
-    vdtype = vd.dtype if v_is_t else xd.dtype
-    new = record(SETITEM, inputs, _NONE3, {"index": index, "vdtype": vdtype}, xd)._node
-    new.name = x._name
-    x._node = new

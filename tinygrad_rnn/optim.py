@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.autograd import enable_grad
-from tinygrad_rnn.tensor import Tensor, mark_written
+from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.writes import mark_written
 
 ParamsT = Iterable[Tensor] | Iterable[dict]  # Tensors, or param-group dicts
 
@@ -164,7 +165,7 @@ def _zeroed(grad: Tensor) -> Tensor:
     """``grad`` filled with zeros in place; a gradient recorded with create_graph=True is
     replaced by detached zeros instead (PyTorch detaches it first), keeping its graph intact."""
     if grad._node is not None:
-        return Tensor._wrap(backend.xp_of(grad.data).zeros_like(grad.data))
+        return Tensor.wrap(backend.xp_of(grad.data).zeros_like(grad.data))
     grad.data[...] = 0
     return grad
 

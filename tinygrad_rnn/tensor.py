@@ -4,7 +4,9 @@ A Tensor is a thin handle: ``data`` is a backend array (NumPy or CuPy), ``grad``
 or None, and ``_node`` is the :class:`Node` that recorded how it was computed (None for a
 tensor that does not require gradients). The graph is made of Nodes, not Tensors, so an
 intermediate array that no backward rule needs is freed as soon as the user drops its Tensor.
-The operators only forward to :mod:`tinygrad_rnn.ops`, where every primitive lives.
+The operators and math methods (``+``, ``exp``, ``sum``, ``backward`` …) are bound onto the
+class in :mod:`tinygrad_rnn.methods`: they are the functions of the op layer, which build on
+Tensor, so this module imports nothing above the backend and the switches.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ import copy
 import weakref
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.modes import STATE, set_state, state  # noqa: F401  (re-exported: ops reads them here)
-from tinygrad_rnn.writes import WRITES, mark_written, written_after  # noqa: F401  (re-exported)
+from tinygrad_rnn.modes import state
 from tinygrad_rnn.writes import ranks as _ranks
 
 
@@ -49,6 +50,21 @@ class Node:
         return f"<Node {op}{where} shape={self.shape}>"
 
 
+class Watch:
+    """The rarely used parts of a node: its leaf tensor, a retained tensor, hooks."""
+
+    __slots__ = ("leaf", "retained", "hooks")
+
+    def __init__(self):
+        self.leaf = None       # weakref to the leaf Tensor whose .grad we accumulate into
+        self.retained = None   # weakref to a non-leaf Tensor that asked for retain_grad()
+        self.hooks = []        # functions grad -> grad | None
+
+
+_new = object.__new__
+FREED = ("freed",)  # marks saved arrays released by a backward pass
+
+
 def record(op, inputs, saved, attrs, out) -> Tensor:
     """A Tensor of the array ``out`` with the Node that records how it was made.
 
@@ -76,45 +92,12 @@ def record(op, inputs, saved, attrs, out) -> Tensor:
     return t
 
 
-class Watch:
-    """The rarely used parts of a node: its leaf tensor, a retained tensor, hooks."""
-
-    __slots__ = ("leaf", "retained", "hooks")
-
-    def __init__(self):
-        self.leaf = None       # weakref to the leaf Tensor whose .grad we accumulate into
-        self.retained = None   # weakref to a non-leaf Tensor that asked for retain_grad()
-        self.hooks = []        # functions grad -> grad | None
-
-
-_new = object.__new__
-FREED = ("freed",)  # marks saved arrays released by a backward pass
-
-
-def host_array(value):
-    """A Tensor, a NumPy/CuPy array or a (nested) list as a host NumPy array: for the
-    indices, lengths, masks and state values that modules check on the host."""
-    if isinstance(value, Tensor):
-        return backend.to_host(value.data)
-    if backend.is_array(value):
-        return backend.to_host(value)
-    return backend.host_asarray(value)
-
-
-def from_numpy(array) -> Tensor:
-    """A tensor that shares memory with the NumPy array ``array`` (PyTorch's ``from_numpy``).
-
-    No copy is made: writing into the array changes the tensor and the other way round (and
-    an in-place write into it after an op saved it for backward is caught by backward).
-    ``Tensor(array)`` and ``tg.tensor(array)`` copy instead.
-    """
-    if not backend.is_array(array) or backend.device_of(array) != "cpu":
-        raise TypeError(f"from_numpy expects a NumPy array, got {type(array).__name__}; use "
-                        f"tg.tensor(data) to copy other data into a tensor")
-    if array.dtype.kind not in "fiub":
-        raise TypeError(f"from_numpy: arrays of dtype {array.dtype} cannot be tensors (use a "
-                        f"float, integer or bool array)")
-    return Tensor._wrap(array)
+def leaf_node(tensor: Tensor) -> Node:
+    node = record(None, (), (), None, tensor.data)._node
+    node.name = tensor._name
+    node.watch = Watch()
+    node.watch.leaf = weakref.ref(tensor)
+    return node
 
 
 def reachable(roots) -> set:
@@ -128,12 +111,14 @@ def reachable(roots) -> set:
     return seen
 
 
-def leaf_node(tensor: Tensor) -> Node:
-    node = record(None, (), (), None, tensor.data)._node
-    node.name = tensor._name
-    node.watch = Watch()
-    node.watch.leaf = weakref.ref(tensor)
-    return node
+def _unpickle(cls, array, device: str, requires_grad: bool, name) -> Tensor:
+    """Unpickling (see ``Tensor.__reduce_ex__``): a new tensor, a new leaf if it required grad."""
+    t = _new(cls)
+    t.data = backend.to_array(array, device)
+    t.grad = None
+    t._node = None
+    t._name = name
+    return t.requires_grad_(True) if requires_grad else t
 
 
 class Tensor:
@@ -165,8 +150,25 @@ class Tensor:
             self.requires_grad_(True)
 
     @staticmethod
+    def wrap(array) -> Tensor:
+        """A constant tensor (no gradient) around the backend array ``array``: no copy, no
+        conversion, no checks.
+
+        For library code that already holds a NumPy/CuPy array of the right device and dtype
+        (a mask, a target, an optimizer's state): the tensor shares the array's memory, as
+        ``torch.as_tensor`` does when nothing needs converting. From user data, ``tg.tensor``
+        copies and ``tg.from_numpy`` shares memory after checking the array.
+        """
+        t = _new(Tensor)
+        t.data = array
+        t.grad = None
+        t._node = None
+        t._name = None
+        return t
+
+    @staticmethod
     def _wrap(data, node=None) -> Tensor:
-        """Internal fast constructor: no conversion, no checks."""
+        """The engine's constructor (ops, functions, autograd): ``wrap`` with a node."""
         t = _new(Tensor)
         t.data = data
         t.grad = None
@@ -212,6 +214,12 @@ class Tensor:
         self._name = value
         if self._node is not None:
             self._node.name = value
+
+    def named(self, name: str | None) -> Tensor:
+        """Set the name (shown in graph pictures and error messages); returns self, so a
+        step reads ``c = (f * c_prev + i * g).named("c_t")``."""
+        self.name = name
+        return self
 
     @property
     def node(self) -> Node | None:
@@ -285,33 +293,11 @@ class Tensor:
             extra.append(f"name='{self._name}'")
         return f"Tensor({body}{', ' if extra else ''}{', '.join(extra)})"
 
-    # ---- autograd ---------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool | None = None, create_graph: bool = False):
-        """Reverse mode from this tensor: accumulate d(self)/d(leaf) into every leaf's .grad."""
-        from tinygrad_rnn.autograd import backward
-        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
-
     def detach(self) -> Tensor:
         """The same values cut out of the graph (the truncated-BPTT cut)."""
         t = Tensor._wrap(self.data)
         t._name = self._name
         return t
-
-    def retain_grad(self) -> None:
-        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
-        from tinygrad_rnn.autograd import watch_of
-        if self._node is None:
-            raise RuntimeError("retain_grad() on a tensor that does not require grad")
-        if self._node.op is not None:
-            watch_of(self._node).retained = weakref.ref(self)
-
-    def register_hook(self, fn):
-        """Call ``fn(grad)`` when this tensor's gradient is computed; a returned tensor replaces it.
-
-        Returns a handle whose ``remove()`` takes the hook off.
-        """
-        from tinygrad_rnn.autograd import register_hook
-        return register_hook(self, fn)
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -343,113 +329,10 @@ class Tensor:
         return (_unpickle, (type(self), backend.to_host(self.data), self.device,
                             self._node is not None, self._name), getattr(self, "__dict__", None))
 
-    # ---- devices and dtypes -----------------------------------------------------------
-    def to(self, device: str | None = None, dtype=None) -> Tensor:
-        """A copy on another device and/or with another dtype (differentiable)."""
-        out = self
-        if dtype is not None and backend.as_dtype(dtype) != self.dtype:
-            out = functions.cast(out, backend.as_dtype(dtype))
-        if device is not None and backend.check_device(device) != self.device:
-            out = functions.to_device(out, backend.check_device(device))
-        return out
-
-    def cpu(self) -> Tensor:
-        return self.to("cpu")
-
-    def cuda(self) -> Tensor:
-        return self.to("cuda")
-
-    def float(self) -> Tensor:
-        return self.to(dtype=backend.float32)
-
-    def double(self) -> Tensor:
-        return self.to(dtype=backend.float64)
-
-    # ---- operator sugar: each is a function of functions.py, applying an op of ops.py ------
-    # (+, -, *, /, @, unary -, [] and exp/log/tanh/sigmoid/relu/abs/sqrt are the ops
-    # themselves, assigned at the end of functions.py: one Python call less per op)
-    def __radd__(self, other): return functions.add(other, self)
-    def __rsub__(self, other): return functions.sub(other, self)
-    def __rmul__(self, other): return functions.mul(other, self)
-    def __rtruediv__(self, other): return functions.div(other, self)
-    def __rmatmul__(self, other): return functions.matmul(other, self)
-    def __pow__(self, exponent): return functions.pow(self, exponent)
-    def __rpow__(self, base): return compose.rpow(base, self)
-    def __pos__(self): return self
-    def __abs__(self): return functions.abs(self)
-
-    def __setitem__(self, index, value):  # in place; recorded when a gradient flows
-        if not ops.is_basic(index):  # Tensors and lists in the index, as getitem takes them
-            index = functions._normalize_index(index, self.device)
-        ops.setitem(self, index, value)
-
-    # comparisons give boolean tensors with no gradient
-    def __lt__(self, other): return functions.compare("lt", self, other)
-    def __le__(self, other): return functions.compare("le", self, other)
-    def __gt__(self, other): return functions.compare("gt", self, other)
-    def __ge__(self, other): return functions.compare("ge", self, other)
-    def __eq__(self, other): return functions.compare("eq", self, other)
-    def __ne__(self, other): return functions.compare("ne", self, other)
-
-    def clip(self, min=None, max=None): return functions.clip(self, min, max)
-    clamp = clip
-
-    def sum(self, axis=None, keepdims=False, **kw): return functions.sum(self, axis, keepdims, **kw)
-    def mean(self, axis=None, keepdims=False, **kw): return compose.mean(self, axis, keepdims, **kw)
-    def max(self, dim=None, keepdim=False, **kw): return functions.max(self, dim, keepdim, **kw)
-    def min(self, dim=None, keepdim=False, **kw): return compose.min(self, dim, keepdim, **kw)
-    def softmax(self, axis=-1, **kw): return functions.softmax(self, axis, **kw)
-    def log_softmax(self, axis=-1, **kw): return functions.log_softmax(self, axis, **kw)
-
-    def reshape(self, *shape): return functions.reshape(self, shape[0] if len(shape) == 1 else shape)
-    view = reshape
-    def flatten(self): return functions.reshape(self, (-1,))
-    def permute(self, *dims): return functions.permute(self, dims[0] if len(dims) == 1 else dims)
-    def transpose(self, dim0=0, dim1=1): return compose.transpose(self, dim0, dim1)
-    def expand(self, *shape): return functions.expand(self, shape[0] if len(shape) == 1 else shape)
-    def broadcast_to(self, shape): return functions.expand(self, shape)
-    def unsqueeze(self, dim): return compose.unsqueeze(self, dim)
-    def squeeze(self, dim=None): return compose.squeeze(self, dim)
-    def split(self, split_size, axis=0, **kw): return compose.split(self, split_size, axis, **kw)
-    def chunk(self, chunks, axis=0, **kw): return compose.chunk(self, chunks, axis, **kw)
-
-    @property
-    def T(self):
-        return functions.permute(self, tuple(range(self.ndim))[::-1])
-
     # ---- PyTorch habits (torch's names and return types) ----------------------------------
-    def size(self, dim: int | None = None):
-        """The shape (a tuple), or the length of axis ``dim``, as ``torch.Tensor.size``."""
-        if dim is None:
-            return self.shape
-        return self.shape[functions.normalize_axes(dim, self.ndim, "size")[0]]
-
     def dim(self) -> int:
         """The number of axes (``ndim``)."""
         return self.ndim
-
-    def t(self) -> Tensor:
-        """The transpose of a tensor with at most 2 axes (torch.Tensor.t)."""
-        if self.ndim > 2:
-            raise ValueError(f"t() expects a tensor with at most 2 dimensions, got shape "
-                             f"{self.shape}; use transpose(dim0, dim1) or .mT")
-        return self.T
-
-    @property
-    def mT(self) -> Tensor:
-        """The last two axes swapped (a batch of matrices transposed)."""
-        if self.ndim < 2:
-            raise ValueError(f"mT needs at least 2 dimensions, got shape {self.shape}")
-        return compose.transpose(self, -2, -1)
-
-    def clone(self) -> Tensor:
-        """A copy of the values that stays in the graph (the gradient passes through)."""
-        return functions.clone(self)
-
-    def amax(self, axis=None, keepdims=False, **kw): return functions.amax(self, axis, keepdims, **kw)
-    def amin(self, axis=None, keepdims=False, **kw): return compose.amin(self, axis, keepdims, **kw)
-    def argmax(self, dim=None, keepdim=False, **kw): return functions.argmax(self, dim, keepdim, **kw)
-    def argmin(self, dim=None, keepdim=False, **kw): return functions.argmin(self, dim, keepdim, **kw)
 
     def long(self) -> Tensor:
         """An int64 copy, cut out of the graph (integers carry no gradient)."""
@@ -471,13 +354,27 @@ class Tensor:
         return self.data.__dlpack_device__()
 
 
-def _unpickle(cls, array, device: str, requires_grad: bool, name) -> Tensor:
-    t = _new(cls)
-    t.data = backend.to_array(array, device)
-    t.grad = None
-    t._node = None
-    t._name = name
-    return t.requires_grad_(True) if requires_grad else t
+def from_numpy(array) -> Tensor:
+    """A tensor that shares memory with the NumPy array ``array`` (PyTorch's ``from_numpy``).
+
+    No copy is made: writing into the array changes the tensor and the other way round (and
+    an in-place write into it after an op saved it for backward is caught by backward).
+    ``Tensor(array)`` and ``tg.tensor(array)`` copy instead.
+    """
+    if not backend.is_array(array) or backend.device_of(array) != "cpu":
+        raise TypeError(f"from_numpy expects a NumPy array, got {type(array).__name__}; use "
+                        f"tg.tensor(data) to copy other data into a tensor")
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"from_numpy: arrays of dtype {array.dtype} cannot be tensors (use a "
+                        f"float, integer or bool array)")
+    return Tensor.wrap(array)
 
 
-from tinygrad_rnn import compose, functions, ops  # noqa: E402  (they need Tensor; its operators them)
+def host_array(value):
+    """A Tensor, a NumPy/CuPy array or a (nested) list as a host NumPy array: for the
+    indices, lengths, masks and state values that modules check on the host."""
+    if isinstance(value, Tensor):
+        return backend.to_host(value.data)
+    if backend.is_array(value):
+        return backend.to_host(value)
+    return backend.host_asarray(value)

@@ -45,11 +45,6 @@ from tinygrad_rnn.tensor import Tensor, host_array
 MASKED_SCORE = -1e9  # far below any real score: its exp is 0 and it cannot win the max
 
 
-def _named(t: Tensor, name: str) -> Tensor:
-    t.name = name
-    return t
-
-
 def key_mask(module, valid_lens, mask, B: int, Q: int, K: int, device: str):
     """``(keep, bias)``: the (B, Q, K) boolean array of real keys and the (B, Q, K) float
     array added to the scores; each is None when it would change nothing.
@@ -136,11 +131,11 @@ class _Attention(Module):
         B, Q, K = queries.shape[0], queries.shape[1], keys.shape[1]
         real, bias = key_mask(self, valid_lens, mask, B, Q, K, queries.device)
         with scope("attention"):
-            e = _named(self.score(queries, keys), "e_ij")
+            e = self.score(queries, keys).named("e_ij")
             if bias is not None:  # PyTorch's additive mask: e_ij + m_ij
-                e = _named(e + Tensor._wrap(bias.astype(e.dtype)), "e_ij + mask")
-            alpha = _named(masked_softmax(e, real), "alpha")
-            context = _named(alpha @ values, "c_i")
+                e = (e + Tensor.wrap(bias.astype(e.dtype))).named("e_ij + mask")
+            alpha = masked_softmax(e, real).named("alpha")
+            context = (alpha @ values).named("c_i")
         return context, alpha
 
     def _check(self, queries, keys, values) -> None:

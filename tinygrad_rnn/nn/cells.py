@@ -27,16 +27,15 @@ import math
 from tinygrad_rnn import fused
 from tinygrad_rnn.creation import zeros
 from tinygrad_rnn.errors import DTypeError, ShapeError
+from tinygrad_rnn.functions import relu, tanh
 from tinygrad_rnn.nn.layers import new_parameter
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.tensor import Tensor
 
-ACTIVATIONS = {"tanh": Tensor.tanh, "relu": Tensor.relu}
+ACTIVATIONS = {"tanh": tanh, "relu": relu}  # the functions, not Tensor's methods: no import order
 
 
-def _named(t: Tensor, name: str) -> Tensor:
-    t.name = name
-    return t
+_named = Tensor.named  # the steps below call it as a function: _named(t, name) is t.named(name)
 
 
 def rnn_step(xw: Tensor, h_prev: Tensor, W_hh_T: Tensor, nonlinearity: str = "tanh") -> Tensor:

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 
 from tinygrad_rnn import backend
 from tinygrad_rnn import functions as F
+from tinygrad_rnn.apply import apply1, where_scope
 from tinygrad_rnn.creation import arange
 from tinygrad_rnn.errors import IndexOutOfRange, ShapeError
-from tinygrad_rnn.ops import GETITEM, apply1, where_scope
+from tinygrad_rnn.ops import GETITEM
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss",
@@ -116,7 +117,7 @@ def _nll(fn, input, target, weight, ignore_index, reduction, from_logits: bool) 
     x = x.reshape(-1, n_classes)
     flat_valid = valid.reshape(-1)
     safe = backend.xp_of(t).where(flat_valid, t.reshape(-1), 0)  # ignored rows pick class 0 ...
-    mask = Tensor._wrap(flat_valid.astype(input.dtype))          # ... and are masked out
+    mask = Tensor.wrap(flat_valid.astype(input.dtype))          # ... and are masked out
     if weight is not None:
         w = weight if isinstance(weight, Tensor) else Tensor(weight, device=input.device)
         if tuple(w.shape) != (n_classes,):

@@ -12,7 +12,8 @@ import math
 from typing import TYPE_CHECKING
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.tensor import Tensor, mark_written
+from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.writes import mark_written
 
 if TYPE_CHECKING:
     from tinygrad_rnn.nn.module import Module

@@ -7,7 +7,8 @@ import math
 from tinygrad_rnn import backend
 from tinygrad_rnn.creation import zeros
 from tinygrad_rnn.errors import ShapeError
-from tinygrad_rnn.functions import embedding, where
+from tinygrad_rnn.functions import where
+from tinygrad_rnn.indexing import embedding
 from tinygrad_rnn.nn import init
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.tensor import Tensor
@@ -97,7 +98,7 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     if p == 1:
         return x * 0
     keep = backend.generator(x.device).random(x.shape) >= p
-    return x * Tensor._wrap((keep / (1 - p)).astype(x.dtype))
+    return x * Tensor.wrap((keep / (1 - p)).astype(x.dtype))
 
 
 class Sequential(Module):

@@ -12,7 +12,8 @@ from collections import OrderedDict
 from collections.abc import Iterator
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.tensor import Tensor, host_array, mark_written
+from tinygrad_rnn.tensor import Tensor, host_array
+from tinygrad_rnn.writes import mark_written
 
 
 class Parameter(Tensor):
@@ -178,7 +179,7 @@ class Module:
 
     def state_dict(self) -> OrderedDict:
         """name → Tensor holding the parameter's values (shares memory; not recorded)."""
-        return OrderedDict((name, Tensor._wrap(p.data)) for name, p in self._all_parameter_names())
+        return OrderedDict((name, Tensor.wrap(p.data)) for name, p in self._all_parameter_names())
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
         """Copy values into the parameters, keeping their device and dtype.
@@ -224,7 +225,7 @@ class Module:
             target_device = device or p.device
             p.data = backend.to_array(p.data, target_device, dtype)
             if p.grad is not None:
-                p.grad = Tensor._wrap(backend.to_array(p.grad.data, target_device, dtype))
+                p.grad = Tensor.wrap(backend.to_array(p.grad.data, target_device, dtype))
         return self
 
     def cuda(self) -> Module:
@@ -261,6 +262,10 @@ class Module:
                 p.grad = None if set_to_none else _zeroed(p.grad)
 
     # ---- printing ---------------------------------------------------------------------
+    def short_repr(self) -> str:
+        """The module in one line for error messages, e.g. ``Encoder(6, 3, 2, cell='gru')``."""
+        return f"{type(self).__name__}({self.extra_repr()})"
+
     def extra_repr(self) -> str:
         return ""
 

@@ -28,10 +28,6 @@ from tinygrad_rnn.tensor import Tensor
 from tinygrad_rnn.trees import Tree, parse_tree
 
 
-def _short(module: Module) -> str:
-    return f"{type(module).__name__}({module.extra_repr()})"
-
-
 class RecursiveNN(Module):
     """Bottom-up composition p = tanh(W [c_left ; c_right] + b) with W shared by all nodes.
 
@@ -66,15 +62,15 @@ class RecursiveNN(Module):
         """One tree or a list of them (Tree, nested tuple or bracket string) as Trees."""
         items = trees if isinstance(trees, list) else [trees]
         if not items:
-            raise ValueError(f"{_short(self)}: got an empty list of trees")
+            raise ValueError(f"{self.short_repr()}: got an empty list of trees")
         out = []
         for k, t in enumerate(items):
             try:
                 out.append(parse_tree(t) if isinstance(t, str) else Tree.from_nested(t))
             except TreeSyntaxError as e:
-                raise TreeSyntaxError(f"{_short(self)}: tree {k}: {e}", e.position) from None
+                raise TreeSyntaxError(f"{self.short_repr()}: tree {k}: {e}", e.position) from None
             except ValueError as e:
-                raise ValueError(f"{_short(self)}: tree {k}: {e}") from None
+                raise ValueError(f"{self.short_repr()}: tree {k}: {e}") from None
         return out
 
     def _index(self, word) -> int:
@@ -83,7 +79,7 @@ class RecursiveNN(Module):
         else:
             idx = word if isinstance(word, int) else self.vocab.get(word, -1)
         if not 0 <= idx < self.embedding.num_embeddings:
-            raise KeyError(f"{_short(self)}: the leaf {word!r} is not in the vocabulary")
+            raise KeyError(f"{self.short_repr()}: the leaf {word!r} is not in the vocabulary")
         return idx
 
     def forward(self, trees, batched: bool = False) -> tuple[Tensor, Tensor]:
@@ -150,11 +146,11 @@ class RecursiveNN(Module):
     def node_loss(self, trees, batched: bool = False) -> Tensor:
         """Mean −log p(label | node) over every node of every tree (all nodes need labels)."""
         if not self.num_classes:
-            raise ValueError(f"{_short(self)}: node_loss needs num_classes > 0 (a classifier)")
+            raise ValueError(f"{self.short_repr()}: node_loss needs num_classes > 0 (a classifier)")
         trees = self.trees(trees)
         labels = [n.label for tree in trees for n in tree.postorder()]
         if any(lab is None or not 0 <= lab < self.num_classes for lab in labels):
-            raise ValueError(f"{_short(self)}: every node needs a label in [0, {self.num_classes}), "
+            raise ValueError(f"{self.short_repr()}: every node needs a label in [0, {self.num_classes}), "
                              f"got {labels}")
         _, nodes = self.forward(trees, batched)
         logp = self.classifier(nodes).log_softmax(-1)

@@ -168,7 +168,7 @@ class RNNBase(Module):
                 new = self._step(xw[t], state, W_hh_T, b_hh, peep)
                 if mask is not None:
                     new = [where(mask[t], n, s) for n, s in zip(new, state)]
-                    hs[t] = new[0] * Tensor._wrap(mask[t].astype(x.dtype))
+                    hs[t] = new[0] * Tensor.wrap(mask[t].astype(x.dtype))
                 else:
                     hs[t] = new[0]
                 state = new

@@ -110,7 +110,7 @@ class StopOutput(Module):
             raise ShapeError(f"StopOutput: stop targets of shape {target.shape} do not match the "
                              f"stop logits {tuple(z.shape)}")
         logp = stack([z * 0, z], axis=-1).log_softmax(-1)   # [log(1 − σ(z)), log σ(z)]
-        pick = Tensor._wrap(backend.to_array(target, z.device).astype(z.dtype))
+        pick = Tensor.wrap(backend.to_array(target, z.device).astype(z.dtype))
         return -(logp[..., 1] * pick + logp[..., 0] * (1 - pick)).mean()
 
 

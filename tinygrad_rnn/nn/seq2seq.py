@@ -41,19 +41,9 @@ from tinygrad_rnn.tensor import Tensor, host_array
 CELLS = {"gru": (GRU, GRUCell), "lstm": (LSTM, LSTMCell)}
 
 
-def _named(t: Tensor, name: str) -> Tensor:
-    t.name = name
-    return t
-
-
-def _short(module) -> str:
-    """A module's one-line name for error messages, e.g. ``Encoder(6, 3, 2, cell='gru')``."""
-    return module if isinstance(module, str) else f"{type(module).__name__}({module.extra_repr()})"
-
-
 def _host_tokens(module, tokens, what: str, ndim: int = 2):
     """Integer tokens (list, array or Tensor) as a host array of rank ``ndim``."""
-    name = _short(module)
+    name = module if isinstance(module, str) else module.short_repr()
     host = host_array(tokens)
     if host.ndim != ndim or host.dtype.kind not in "iu":
         shape = "(B, T)" if ndim == 2 else "(B,)"
@@ -88,7 +78,7 @@ class Encoder(Module):
             D = 2 if self.rnn.bidirectional else 1
             last = [h_n[h_n.shape[0] - D + d] for d in range(D)]  # the last layer's directions
             C = last[0] if D == 1 else cat(last, axis=-1)          # [→h_T ; ←h_1]
-        return _named(h, "h_j"), _named(C, "C")
+        return h.named("h_j"), C.named("C")
 
     def extra_repr(self) -> str:
         return (f"{', '.join(map(str, self.sizes))}, cell={self.cell!r}, "
@@ -153,10 +143,10 @@ class AttentionDecoder(Module):
     def init_state(self, h: Tensor, C: Tensor, src_lengths=None) -> DecoderState:
         """s_0 = tanh(W_s C + b_s) and the memory h_j the attention reads."""
         if C.ndim != 2 or C.shape[1] != self.context_size:
-            raise ShapeError(f"{_short(self)}: expected the context C of shape (B, {self.context_size}), "
-                             f"got {tuple(C.shape)}")
+            raise ShapeError(f"{self.short_repr()}: expected the context C of shape "
+                             f"(B, {self.context_size}), got {tuple(C.shape)}")
         with scope("decoder"):
-            s0 = _named(self.bridge(C).tanh(), "s_i")
+            s0 = self.bridge(C).tanh().named("s_i")
         cell = zeros(*s0.shape, dtype=s0.dtype, device=s0.device) if self.cell_type == "lstm" else None
         lens = None if src_lengths is None else _host_tokens(self, src_lengths, "src_lengths", 1)
         return DecoderState(s0, cell, h if self.attention is not None else None, C, lens)
@@ -172,14 +162,14 @@ class AttentionDecoder(Module):
             c, alpha = self.attention(state.s.reshape(B, 1, self.hidden_size), state.memory,
                                       state.memory, valid_lens=state.valid_lens)
             c, alpha = c.reshape(B, self.context_size), alpha.reshape(B, state.memory.shape[1])
-        c = _named(c, "c_i")
+        c = c.named("c_i")
         x = cat([y, c], axis=-1)
         if self.cell_type == "lstm":
             s, memory = self.cell(x, (state.s, state.cell))
         else:
             s, memory = self.cell(x, state.s), None
-        s = _named(s, "s_i")
-        logits = _named(self.out(cat([y, s, c], axis=-1)), "logits")
+        s = s.named("s_i")
+        logits = self.out(cat([y, s, c], axis=-1)).named("logits")
         return logits, DecoderState(s, memory, state.memory, state.context, state.valid_lens), alpha
 
     def extra_repr(self) -> str:
@@ -204,7 +194,7 @@ class Seq2Seq(Module):
         super().__init__()
         if encoder.output_size != decoder.context_size:
             raise ShapeError(f"Seq2Seq: the encoder's annotations h_j have size "
-                             f"{encoder.output_size} ({_short(encoder)}) but the decoder expects "
+                             f"{encoder.output_size} ({encoder.short_repr()}) but the decoder expects "
                              f"context_size={decoder.context_size}")
         for what, idx in (("bos_idx", bos_idx), ("eos_idx", eos_idx)):
             if not 0 <= idx < decoder.vocab_size:
@@ -243,7 +233,7 @@ class Seq2Seq(Module):
                     own = backend.to_host(out.data).argmax(-1)
                     forced = backend.generator("cpu").random(B) < teacher_forcing_ratio
                     y_prev = forced * y_prev + ~forced * own
-        attention = None if alphas[0] is None else _named(stack(alphas, axis=1), "alpha")
+        attention = None if alphas[0] is None else stack(alphas, axis=1).named("alpha")
         return stack(logits, axis=1), attention
 
     @no_grad()
@@ -343,7 +333,7 @@ def sequence_loss(logits: Tensor, targets, lengths=None) -> Tensor:
         return -logp.mean()
     lengths = _host_tokens("sequence_loss", lengths, "lengths", 1)
     real = backend.host_arange(n_y)[None, :] < lengths[:, None]
-    weight = Tensor._wrap(backend.to_array(real, logits.device).astype(logits.dtype))
+    weight = Tensor.wrap(backend.to_array(real, logits.device).astype(logits.dtype))
     return -(logp * weight).sum() * (1.0 / max(int(real.sum()), 1))
 
 

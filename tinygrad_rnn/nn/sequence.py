@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from tinygrad_rnn.autograd import scope
 from tinygrad_rnn.creation import zeros
+from tinygrad_rnn.errors import ShapeError
 from tinygrad_rnn.functions import stack
 from tinygrad_rnn.nn.cells import check_input, check_state
 from tinygrad_rnn.nn.module import Module
-from tinygrad_rnn.ops import ShapeError
 from tinygrad_rnn.tensor import Tensor
 
 

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.tensor import Tensor, mark_written
+from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.writes import mark_written
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "detach_state", "truncated_bptt_chunks"]
 
@@ -58,7 +59,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     for g in grads:
         g *= backend.to_array(coef, backend.device_of(g), g.dtype)
         mark_written(g)
-    return Tensor._wrap(total)
+    return Tensor.wrap(total)
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
