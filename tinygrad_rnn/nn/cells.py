@@ -119,6 +119,21 @@ def check_input(module: Module, x: Tensor, expected: str, input_size: int, ndims
                          f"convert one of them (module.double() or x.float())")
 
 
+def time_major(layer: Module, input: Tensor) -> tuple[Tensor, bool]:
+    """A sequence layer's input checked and as (T, B, I): it may come as (T, B, I), as
+    (B, T, I) with ``batch_first``, or unbatched as (T, I). Returns (x, unbatched)."""
+    n_in = layer.input_size
+    layout = "(B, T, {0})" if layer.batch_first else "(T, B, {0})"
+    check_input(layer, input, f"{layout.format(n_in)} or (T, {n_in}) unbatched", n_in, (2, 3))
+    unbatched = input.ndim == 2
+    x = input.reshape(input.shape[0], 1, n_in) if unbatched else input
+    if layer.batch_first and not unbatched:
+        x = x.transpose(0, 1)
+    if x.shape[0] == 0:
+        raise ShapeError(f"{layer!r}: the sequence has 0 time steps (input shape {tuple(input.shape)})")
+    return x, unbatched
+
+
 def check_state(module: Module, name: str, h: Tensor, expected: tuple) -> None:
     if not isinstance(h, Tensor):
         raise TypeError(f"{module!r}: {name} must be a Tensor, got {type(h).__name__}")

@@ -33,11 +33,11 @@ from tinygrad_rnn.functions import cat, stack, where
 from tinygrad_rnn.nn.cells import (
     ACTIVATIONS,
     check_gru_form,
-    check_input,
     check_state,
     gru_step,
     lstm_step,
     rnn_step,
+    time_major,
 )
 from tinygrad_rnn.nn.layers import dropout, new_parameter
 from tinygrad_rnn.nn.module import Module
@@ -113,17 +113,9 @@ class RNNBase(Module):
                 ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
         """Run all layers and directions over the sequence; returns (output, h_n) or
         (output, (h_n, c_n)) for LSTM, as PyTorch does."""
-        n_in, H = self.input_size, self.hidden_size
-        layout = "(B, T, {0})" if self.batch_first else "(T, B, {0})"
-        check_input(self, input, f"{layout.format(n_in)} or (T, {n_in}) unbatched", n_in, (2, 3))
-        unbatched = input.ndim == 2
-        x = input.reshape(input.shape[0], 1, n_in) if unbatched else input
-        if self.batch_first and not unbatched:
-            x = x.transpose(0, 1)
+        H = self.hidden_size
+        x, unbatched = time_major(self, input)
         T, B = x.shape[0], x.shape[1]
-        if T == 0:
-            raise ShapeError(f"{self!r}: the sequence has 0 time steps (input shape "
-                             f"{tuple(input.shape)})")
         states = self._initial_states(hx, B, x, unbatched, input)
         mask = self._mask(lengths, T, B, x)
         finals = [[] for _ in states]

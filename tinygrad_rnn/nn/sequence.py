@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from tinygrad_rnn.autograd import scope
 from tinygrad_rnn.creation import zeros
-from tinygrad_rnn.errors import ShapeError
 from tinygrad_rnn.functions import stack
-from tinygrad_rnn.nn.cells import check_input, check_state
+from tinygrad_rnn.nn.cells import check_state, time_major
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tensor import Tensor
 
@@ -40,16 +39,8 @@ class SequenceLayer(Module):
     def forward(self, input: Tensor, hx=None):
         """Run the recurrence over the sequence; returns (output, h_n) as ``nn.RNN`` does
         (a tuple of final states where the layer has more than one)."""
-        n_in = self.input_size
-        layout = "(B, T, {0})" if self.batch_first else "(T, B, {0})"
-        check_input(self, input, f"{layout.format(n_in)} or (T, {n_in}) unbatched", n_in, (2, 3))
-        unbatched = input.ndim == 2
-        x = input.reshape(input.shape[0], 1, n_in) if unbatched else input
-        if self.batch_first and not unbatched:
-            x = x.transpose(0, 1)
+        x, unbatched = time_major(self, input)
         T, B = x.shape[0], x.shape[1]
-        if T == 0:
-            raise ShapeError(f"{self!r}: the sequence has 0 time steps (input shape {tuple(input.shape)})")
         states = self._initial_states(hx, B, x, unbatched)
         with scope(self.scope_name):
             outputs, finals = self._run(x, states)
