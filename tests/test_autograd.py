@@ -220,7 +220,7 @@ def test_message_recording_is_off_by_default_and_sums_to_the_gradient():
     to_w = rec.to(W.node)
     assert len(to_w) == 4  # one message per time step that used W
     np.testing.assert_allclose(sum(m[3] for m in to_w), W.grad.numpy(), atol=1e-14)
-    assg = tg.autograd.state().recorder
+    assg = tg.modes.state().recorder
     assert assg is None
 
 

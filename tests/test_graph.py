@@ -92,7 +92,7 @@ def test_check_tied_gradient_explains_a_missing_recording():
     loss, params, _ = vanilla_rnn(3)
     loss.backward()
     with pytest.raises(ValueError, match="record_messages"):
-        tg.check_tied_gradient(params["W_hh"], tg.autograd.MessageRecorder())
+        tg.check_tied_gradient(params["W_hh"], tg.modes.MessageRecorder())
 
 
 def test_step_grad_norms_from_messages_equal_retained_grads():

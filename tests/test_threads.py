@@ -94,7 +94,7 @@ def test_no_grad_in_another_thread_does_not_stop_this_threads_graph():
 def test_a_new_thread_starts_with_grad_enabled_and_an_empty_scope():
     with tg.no_grad(), tg.scope("outer"), tg.detect_anomaly(), tg.keep_values():
         def probe():
-            st = tg.autograd.state()
+            st = tg.modes.state()
             x = tg.Tensor([1.0], requires_grad=True)
             return tg.is_grad_enabled(), (x * 2).node.scope, st.anomaly, st.keep_values
         assert _in_thread(probe) == (True, "", False, False)
@@ -115,7 +115,7 @@ def test_scopes_and_message_recording_are_per_thread():
     x = tg.Tensor([1.0, 2.0], requires_grad=True)
     y = (x * 3).sum()
     assert y.node.scope == ""
-    assert tg.autograd.state().recorder is None
+    assert tg.modes.state().recorder is None
     done.set()
     t.join()
 

@@ -1,17 +1,7 @@
 """tinygrad_rnn: a from-scratch autodiff engine for learning, seeing and running BPTT."""
 
 from tinygrad_rnn import methods, nn, optim  # noqa: F401  (methods: binds Tensor's operators, once)
-from tinygrad_rnn.autograd import (
-    detect_anomaly,
-    enable_grad,
-    grad,
-    is_grad_enabled,
-    keep_values,
-    no_grad,
-    record_messages,
-    scope,
-    set_grad_enabled,
-)
+from tinygrad_rnn.autograd import grad
 from tinygrad_rnn.backend import float32, float64, int64
 from tinygrad_rnn.checkpoint import load, save
 from tinygrad_rnn.compose import amin, chunk, mean, min, minimum, split, squeeze, transpose, unsqueeze
@@ -68,6 +58,16 @@ from tinygrad_rnn.functions import (
 from tinygrad_rnn.gradcheck import gradcheck
 from tinygrad_rnn.graph import Graph, graph
 from tinygrad_rnn.indexing import embedding
+from tinygrad_rnn.modes import (
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    keep_values,
+    no_grad,
+    record_messages,
+    scope,
+    set_grad_enabled,
+)
 from tinygrad_rnn.tensor import Tensor, from_numpy
 from tinygrad_rnn.tied import TiedGradient, check_tied_gradient
 

@@ -29,19 +29,7 @@ import heapq
 from tinygrad_rnn import backend
 from tinygrad_rnn.errors import ShapeError
 from tinygrad_rnn.factored import FACTORED, ProductGrad, add_factored, multiply_out_products
-from tinygrad_rnn.modes import (  # noqa: F401  (the switches: tg.autograd.no_grad etc.)
-    MessageRecorder,
-    _GradMode,
-    detect_anomaly,
-    enable_grad,
-    is_grad_enabled,
-    keep_values,
-    no_grad,
-    record_messages,
-    scope,
-    set_grad_enabled,
-    state,
-)
+from tinygrad_rnn.modes import _GradMode, state
 from tinygrad_rnn.ops import ARRAY_TYPES, raw, sum_to
 from tinygrad_rnn.tensor import FREED, Node, Tensor, Watch, reachable
 from tinygrad_rnn.writes import WRITES, check_not_written

@@ -13,8 +13,9 @@ Checking every element costs two evaluations per element; for big inputs
 from __future__ import annotations
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.autograd import enable_grad, grad, no_grad
+from tinygrad_rnn.autograd import grad
 from tinygrad_rnn.errors import GradcheckError
+from tinygrad_rnn.modes import enable_grad, no_grad
 from tinygrad_rnn.tensor import Tensor
 
 

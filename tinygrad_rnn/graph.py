@@ -20,8 +20,8 @@ from pathlib import Path
 import networkx as nx
 
 from tinygrad_rnn import backend, explore, render
-from tinygrad_rnn.autograd import MessageRecorder
 from tinygrad_rnn.capture import VIEW_BACK, GraphEdge, GraphNode, Summary, host64, norm, short_name
+from tinygrad_rnn.modes import MessageRecorder
 from tinygrad_rnn.tensor import Node, Tensor, reachable
 
 

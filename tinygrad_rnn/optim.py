@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterable
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.autograd import enable_grad
+from tinygrad_rnn.modes import enable_grad
 from tinygrad_rnn.tensor import Tensor
 from tinygrad_rnn.writes import mark_written
 

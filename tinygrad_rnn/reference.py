@@ -22,8 +22,8 @@ whose gradient differs — the oracle that says which fast path broke.
 from __future__ import annotations
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.autograd import record_messages
 from tinygrad_rnn.factored import FACTORED
+from tinygrad_rnn.modes import record_messages
 from tinygrad_rnn.ops import sum_to
 from tinygrad_rnn.tensor import FREED, Node, Tensor, reachable
 

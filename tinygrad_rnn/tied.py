@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinygrad_rnn.autograd import MessageRecorder
 from tinygrad_rnn.capture import STEP, VIEW_BACK, host64, norm, short_name
+from tinygrad_rnn.modes import MessageRecorder
 from tinygrad_rnn.tensor import Tensor
 
 

@@ -35,9 +35,9 @@ from __future__ import annotations
 import math
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.autograd import scope
 from tinygrad_rnn.errors import DTypeError, ShapeError
 from tinygrad_rnn.functions import softmax, where
+from tinygrad_rnn.modes import scope
 from tinygrad_rnn.nn.layers import new_parameter
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tensor import Tensor, host_array

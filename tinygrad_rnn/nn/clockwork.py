@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 
-from tinygrad_rnn.autograd import scope
 from tinygrad_rnn.creation import tensor
 from tinygrad_rnn.functions import cat
+from tinygrad_rnn.modes import scope
 from tinygrad_rnn.nn.cells import ACTIVATIONS
 from tinygrad_rnn.nn.layers import new_parameter
 from tinygrad_rnn.nn.sequence import SequenceLayer

@@ -26,10 +26,10 @@ from __future__ import annotations
 import math
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.autograd import scope
 from tinygrad_rnn.creation import zeros
 from tinygrad_rnn.errors import ShapeError
 from tinygrad_rnn.functions import cat, stack, where
+from tinygrad_rnn.modes import scope
 from tinygrad_rnn.nn.cells import (
     ACTIVATIONS,
     check_gru_form,

@@ -24,9 +24,9 @@ from __future__ import annotations
 import math
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.autograd import no_grad
 from tinygrad_rnn.errors import ShapeError
 from tinygrad_rnn.functions import stack
+from tinygrad_rnn.modes import no_grad
 from tinygrad_rnn.nn.attention import masked_softmax
 from tinygrad_rnn.nn.layers import Linear
 from tinygrad_rnn.nn.module import Module

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 
-from tinygrad_rnn.autograd import scope
 from tinygrad_rnn.functions import cat
+from tinygrad_rnn.modes import scope
 from tinygrad_rnn.nn.layers import new_parameter
 from tinygrad_rnn.nn.sequence import SequenceLayer, positive_int
 from tinygrad_rnn.tensor import Tensor

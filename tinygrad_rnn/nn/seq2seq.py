@@ -27,10 +27,10 @@ import math
 from dataclasses import dataclass, field
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.autograd import no_grad, scope
 from tinygrad_rnn.creation import zeros
 from tinygrad_rnn.errors import IndexOutOfRange, ShapeError
 from tinygrad_rnn.functions import cat, stack
+from tinygrad_rnn.modes import no_grad, scope
 from tinygrad_rnn.nn.attention import AdditiveAttention, DotAttention, GeneralAttention
 from tinygrad_rnn.nn.cells import GRUCell, LSTMCell
 from tinygrad_rnn.nn.layers import Embedding, Linear

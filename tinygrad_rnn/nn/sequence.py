@@ -8,9 +8,9 @@ layout, the zeros for missing states, and the error messages.
 
 from __future__ import annotations
 
-from tinygrad_rnn.autograd import scope
 from tinygrad_rnn.creation import zeros
 from tinygrad_rnn.functions import stack
+from tinygrad_rnn.modes import scope
 from tinygrad_rnn.nn.cells import check_state, time_major
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tensor import Tensor
