@@ -84,3 +84,16 @@ def test_optimizer_load_state_dict_refuses_a_broadcastable_state():
     dst = nn.Linear(3, 3)
     with pytest.raises(ValueError, match="shape"):
         optim.Adam(dst.parameters(), lr=0.1).load_state_dict(opt.state_dict())
+
+
+# ---- ops on integer tensors -------------------------------------------------------------
+
+
+@needs_torch
+def test_sigmoid_of_an_integer_tensor_is_float32_like_torch():
+    # before: ShapeError "sigmoid: (3,) — data type <class 'numpy.int64'> not inexact"
+    for values, dtype in (([-1, 0, 3], np.int64), ([True, False], np.bool_)):
+        ours = tg.tensor(np.array(values, dtype)).sigmoid().numpy()
+        theirs = TORCH.tensor(np.array(values, dtype)).sigmoid().numpy()
+        assert ours.dtype == theirs.dtype == np.float32
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)

@@ -344,6 +344,8 @@ TANH = Op("tanh", backend.elementwise("tanh"),               # tanh' = 1 − y²
 def _sigmoid_forward(x):
     # σ(x) = eˣ/(1 + eˣ); x is capped where eˣ would overflow the dtype (σ is 1 there to the
     # last bit), and eˣ underflowing to 0 for very negative x is silent
+    if x.dtype.kind != "f":  # integers/bools: float32, as PyTorch (not a "not inexact" error)
+        x = x.astype(backend.DEFAULT_FLOAT)
     xp = backend.xp_of(x)
     e = xp.exp(xp.minimum(x, backend.constant(backend.exp_limit(x.dtype), x)))
     return e / (e + backend.constant(1.0, x))
