@@ -97,3 +97,16 @@ def test_sigmoid_of_an_integer_tensor_is_float32_like_torch():
         theirs = TORCH.tensor(np.array(values, dtype)).sigmoid().numpy()
         assert ours.dtype == theirs.dtype == np.float32
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+# ---- copies like torch.tensor: a NumPy scalar keeps its dtype ----------------------------
+
+
+@needs_torch
+@pytest.mark.parametrize("scalar", [np.float64(0.1), np.float32(0.1), np.float16(0.1), np.int32(3)])
+def test_tensor_of_a_numpy_scalar_keeps_its_dtype_like_torch(scalar):
+    # before: np.float64(0.1) became float32 0.1 (precision lost without a word), where a 0-d
+    # float64 array and torch.tensor(np.float64(0.1)) stay float64
+    ours = tg.tensor(scalar).numpy()
+    theirs = TORCH.tensor(scalar).numpy()
+    assert ours.dtype == theirs.dtype and ours == theirs
