@@ -110,3 +110,41 @@ def test_tensor_of_a_numpy_scalar_keeps_its_dtype_like_torch(scalar):
     ours = tg.tensor(scalar).numpy()
     theirs = TORCH.tensor(scalar).numpy()
     assert ours.dtype == theirs.dtype and ours == theirs
+
+
+# ---- masked softmax (attention, top-k sampling): masking wins however low the scores ----
+
+
+@needs_torch
+def test_attention_mask_holds_for_scores_below_minus_1e9():
+    # before: masked scores were replaced by -1e9, which beat real scores of -1e10: the
+    # softmax put its weight on the masked key, then zeroed it: context 0 instead of 1
+    q = tg.tensor(np.full((1, 1, 1), 1e5, np.float32))
+    k = tg.tensor(np.array([[[-1e5], [-2e5], [0.0]]], np.float32))
+    v = tg.tensor(np.array([[[1.0], [2.0], [3.0]]], np.float32))
+    keep = np.array([[True, True, False]])
+    out = nn.DotAttention()(q, k, v, mask=keep)
+    out = out[0] if isinstance(out, tuple) else out
+    ref = TORCH.nn.functional.scaled_dot_product_attention(
+        TORCH.tensor(q.numpy()), TORCH.tensor(k.numpy()), TORCH.tensor(v.numpy()),
+        attn_mask=TORCH.tensor(keep).reshape(1, 1, 3), scale=1.0)
+    np.testing.assert_allclose(out.numpy(), ref.numpy())
+    assert out.numpy().item() == 1.0
+
+
+def test_top_k_sampling_never_draws_a_masked_symbol_of_very_low_logits():
+    # before: top_k=1 of [-1e10, -2e10, -3e10] drew symbol 2 (the least likely) every time
+    from tinygrad_rnn.nn.sampling import sampling_probs
+    probs = sampling_probs(tg.tensor([-1e10, -2e10, -3e10]), top_k=1).numpy()
+    np.testing.assert_array_equal(probs, [1.0, 0.0, 0.0])
+    assert {int(nn.sample(tg.tensor([-1e10, -2e10, -3e10]), top_k=1)) for _ in range(20)} == {0}
+
+
+def test_masked_softmax_of_a_row_with_nothing_kept_is_zero_with_zero_gradient():
+    from tinygrad_rnn.nn.attention import masked_softmax
+    scores = tg.tensor(np.array([[1.0, 2.0], [3.0, -1e12]]), requires_grad=True)
+    keep = np.array([[False, False], [True, False]])
+    w = masked_softmax(scores, keep)
+    np.testing.assert_array_equal(w.numpy(), [[0.0, 0.0], [1.0, 0.0]])
+    (w * tg.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))).sum().backward()
+    np.testing.assert_array_equal(scores.grad.numpy(), np.zeros((2, 2)))
