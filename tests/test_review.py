@@ -148,3 +148,19 @@ def test_masked_softmax_of_a_row_with_nothing_kept_is_zero_with_zero_gradient():
     np.testing.assert_array_equal(w.numpy(), [[0.0, 0.0], [1.0, 0.0]])
     (w * tg.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))).sum().backward()
     np.testing.assert_array_equal(scores.grad.numpy(), np.zeros((2, 2)))
+
+
+def test_sampling_never_draws_a_zero_probability_symbol_when_the_cdf_ends_below_u(monkeypatch):
+    # these float32 probabilities sum to 0.99999994; a uniform u above that (probability
+    # ~6e-8 a draw, so it happens in long generations) drew the masked symbol 6
+    from tinygrad_rnn import backend
+
+    class HighU:
+        def random(self, shape):
+            return np.full(shape, 0.99999999)
+
+    monkeypatch.setattr(backend, "generator", lambda device: HighU())
+    logits = np.array([0.12573022, -0.13210486, 0.64042264, 0.10490011, -0.5356694,
+                       0.36159506, -np.inf], np.float32)
+    assert int(nn.sample(tg.tensor(logits))) == 5
+    assert nn.sample(tg.tensor(np.stack([logits, logits[[6, 0, 1, 2, 3, 4, 5]]]))).tolist() == [5, 6]
