@@ -164,3 +164,76 @@ def test_sampling_never_draws_a_zero_probability_symbol_when_the_cdf_ends_below_
                        0.36159506, -np.inf], np.float32)
     assert int(nn.sample(tg.tensor(logits))) == 5
     assert nn.sample(tg.tensor(np.stack([logits, logits[[6, 0, 1, 2, 3, 4, 5]]]))).tolist() == [5, 6]
+
+
+# ---- in-place arithmetic: the manual SGD loop of PyTorch's tutorials -------------------
+
+
+@needs_torch
+def test_manual_sgd_with_isub_under_no_grad_updates_the_parameters_like_torch():
+    # before: `p -= lr * p.grad` rebound the loop variable; the model never changed
+    model = nn.Linear(3, 2)
+    ref = TORCH.nn.Linear(3, 2)
+    with TORCH.no_grad():
+        ref.weight.copy_(TORCH.tensor(model.weight.numpy()))
+        ref.bias.copy_(TORCH.tensor(model.bias.numpy()))
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    for _ in range(3):
+        for m, inp in ((model, tg.tensor(x)), (ref, TORCH.tensor(x))):
+            (m(inp) ** 2).sum().backward()
+        with tg.no_grad():
+            for p in model.parameters():
+                p -= 0.1 * p.grad
+                p.grad = None
+        with TORCH.no_grad():
+            for p in ref.parameters():
+                p -= 0.1 * p.grad
+                p.grad = None
+    np.testing.assert_allclose(model.weight.numpy(), ref.weight.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(model.bias.numpy(), ref.bias.detach().numpy(), rtol=1e-5)
+
+
+def test_in_place_arithmetic_on_a_leaf_is_in_place_and_checked_like_torch():
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    alias = buf = tg.zeros(3)
+    buf += w * 2  # a constant leaf takes a recorded value: buf now has a graph
+    assert buf is alias and buf.requires_grad
+    a = tg.ones(3)
+    a *= w
+    (buf.sum() + a.sum()).backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 3.0, 3.0])  # torch: the same
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        w += 1  # outside no_grad, as PyTorch
+    n = tg.tensor(3)
+    with pytest.raises(RuntimeError, match="dtype"):
+        n += 1.5  # PyTorch: "result type Float can't be cast to ... Long"
+    x = tg.zeros(2)
+    with pytest.raises(RuntimeError, match="shape"):
+        x += tg.ones(2, 2)
+
+
+def test_in_place_arithmetic_writes_through_views_and_shared_arrays():
+    base = np.zeros(4, np.float32)
+    t = tg.from_numpy(base)
+    t += 1
+    view = t[1:3]
+    view *= 5
+    np.testing.assert_array_equal(base, [1.0, 5.0, 5.0, 1.0])
+
+
+def test_in_place_arithmetic_after_a_saving_op_raises_at_backward():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    x = tg.tensor([3.0, 4.0])
+    y = (w * x).sum()  # mul saved x
+    with tg.no_grad():
+        x += 1
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_in_place_arithmetic_on_a_computed_tensor_is_the_same_number_as_before():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    total = w * w
+    total += w
+    total.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 5.0])

@@ -4,6 +4,7 @@
 from tinygrad_rnn.tensor import Tensor, from_numpy  # first: ops.py and functions.py build on Tensor
 # isort: on
 
+from tinygrad_rnn import inplace as inplace  # binds Tensor.__iadd__, __isub__, __imul__, __itruediv__
 from tinygrad_rnn import nn, optim
 from tinygrad_rnn.autograd import (
     detect_anomaly,
