@@ -237,3 +237,21 @@ def test_in_place_arithmetic_on_a_computed_tensor_is_the_same_number_as_before()
     total += w
     total.sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), [3.0, 5.0])
+
+
+# ---- shapes ------------------------------------------------------------------------------
+
+
+@needs_torch
+@pytest.mark.parametrize("shape, dim", [((1, 3, 1, 4), (0, 2)), ((1, 3, 1, 4), (0, 1)),
+                                        ((1, 3, 1, 4), (-2, 0)), ((1, 3, 1, 4), 2),
+                                        ((1, 3, 1, 4), ()), ((), 0), ((1, 1), (0, 1))])
+def test_squeeze_of_a_tuple_of_dims_drops_every_one_like_torch(shape, dim):
+    # before: squeeze((0, 2)) of (1, 3, 1, 4) dropped only axis 0: (3, 1, 4), torch (3, 4)
+    x = tg.tensor(np.ones(shape), requires_grad=True)
+    y = x.squeeze(dim)
+    ref = TORCH.ones(shape).squeeze(dim)
+    assert tuple(y.shape) == tuple(ref.shape)
+    y.sum().backward()
+    assert x.grad.shape == x.shape
+    assert tuple(tg.squeeze(x, dim).shape) == tuple(ref.shape)
