@@ -380,7 +380,17 @@ class Tensor:
 
     def __setitem__(self, index, value):  # in place; recorded when a gradient flows
         if not ops.is_basic(index):  # Tensors and lists in the index, as getitem takes them
-            index = functions._normalize_index(index, self.device)
+            index = functions._normalize_index(index, self.device, self.data.shape)  # checked on CUDA
+            steps = functions._torch_order(index)
+            if steps is not None:  # x[0, :, idx]: PyTorch's x[0][:, idx], not NumPy's order
+                if state().grad_enabled and (self._node is not None or getattr(value, "_node", None)):
+                    raise IndexError(
+                        "x[...] = value with gradients, for an index where an integer and an "
+                        "index array are apart (x[0, :, idx]): PyTorch writes x[0][:, idx], NumPy "
+                        "reorders the dimensions. Write the integer as a length-1 slice and give "
+                        "the value that dimension: x[0:1, :, idx] = value.unsqueeze(0)")
+                self[steps[0]][steps[1]] = value  # no graph: write through the view
+                return
         ops.setitem(self, index, value)
 
     # comparisons give boolean tensors with no gradient
