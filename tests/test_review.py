@@ -335,3 +335,14 @@ def test_cuda_setitem_torch_order_matches_the_cpu():
     cpu[0, :, [0, 1, 2]] = tg.tensor(v)
     gpu[0, :, [0, 1, 2]] = tg.tensor(v, device="cuda")
     np.testing.assert_array_equal(cpu.numpy(), gpu.numpy())
+
+
+@needs_torch
+@pytest.mark.parametrize("lo, hi", [(0.5, 2.5), (0, 2.5), (0.5, None), (None, 2.5), (0, 2)])
+def test_clip_of_an_integer_tensor_with_number_bounds_has_torchs_dtype(lo, hi):
+    # before: float bounds gave float64 (NumPy's promotion), torch gives float32
+    values = [-3, 1, 2, 5]
+    ours = tg.tensor(values).clip(lo, hi).numpy()
+    theirs = TORCH.tensor(values).clamp(lo, hi).numpy()
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(ours, theirs)

@@ -164,6 +164,8 @@ def clip(x: Tensor, min=None, max=None) -> Tensor:
     if min is None and max is None:
         raise ValueError("clip needs min, max or both")
     if not (isinstance(min, Tensor) or isinstance(max, Tensor)):
+        if x.data.dtype.kind != "f" and (type(min) is float or type(max) is float):
+            x = cast(x, backend.DEFAULT_FLOAT)  # an integer x with a float bound: float32 (PyTorch)
         return apply1(CLIP, x, {"lo": min, "hi": max})
     bounds = [b if b is None or isinstance(b, (Tensor, int, float)) else Tensor(b, device=x.device)
               for b in (min, max)]
