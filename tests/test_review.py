@@ -346,3 +346,27 @@ def test_clip_of_an_integer_tensor_with_number_bounds_has_torchs_dtype(lo, hi):
     theirs = TORCH.tensor(values).clamp(lo, hi).numpy()
     assert ours.dtype == theirs.dtype
     np.testing.assert_array_equal(ours, theirs)
+
+
+# ---- NumPy scalars are numbers (weak), never a silent float64 upcast --------------------
+
+
+@needs_torch
+@pytest.mark.parametrize("make", [
+    lambda t, s: t ** s(2.0),
+    lambda t, s: t.clip(s(1.5), None),
+    lambda t, s: t.clip(None, s(1.5)),
+    lambda t, s: t.clip(s(0.5), s(1.5)),
+])
+def test_a_numpy_float64_scalar_keeps_a_float32_tensor_float32_with_its_gradient(make):
+    # before: x ** np.float64(2) and x.clip(np.float64(1.5)) were float64, and x.grad of a
+    # float32 leaf came back float64 (np.float64 is a float subclass, so it skipped the check)
+    x = tg.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    tx = TORCH.tensor([1.0, 2.0], requires_grad=True)
+    y, ty = make(x, np.float64), make(tx, np.float64)
+    assert y.dtype == np.float32 and str(ty.dtype) == "torch.float32"
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy())
+    y.sum().backward()
+    ty.sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
