@@ -370,3 +370,34 @@ def test_a_numpy_float64_scalar_keeps_a_float32_tensor_float32_with_its_gradient
     ty.sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+
+
+# ---- gradients keep their leaf's dtype -------------------------------------------------
+
+from op_cases import CASES  # noqa: E402
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_every_op_hands_float32_inputs_float32_gradients(case):
+    # before: maximum/minimum's tie weight (1 + bool) was int64, so float32 / int64 made the
+    # gradients of float32 leaves float64 (and an optimizer step then mixed precisions)
+    arrays = [a.astype(np.float32) for a in case.inputs(np.random.default_rng(0))]
+    xs = [tg.tensor(a, requires_grad=True) for a in arrays]
+    out = case.ours(*xs)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    for x in xs:
+        assert x.grad is None or x.grad.dtype == np.float32, case.name
+
+
+@needs_torch
+def test_maximum_and_minimum_with_ties_hand_float32_gradients():
+    x = tg.tensor(np.array([1.0, 2.0, 3.0], np.float32), requires_grad=True)
+    y = tg.tensor(np.array([1.0, 3.0, 2.0], np.float32), requires_grad=True)
+    (tg.maximum(x, y).sum() + tg.minimum(x, 2.0).sum()).backward()
+    tx = TORCH.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    ty = TORCH.tensor([1.0, 3.0, 2.0], requires_grad=True)
+    (TORCH.maximum(tx, ty).sum() + TORCH.minimum(tx, TORCH.tensor(2.0)).sum()).backward()
+    assert x.grad.dtype == y.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_array_equal(y.grad.numpy(), ty.grad.numpy())

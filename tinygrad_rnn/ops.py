@@ -308,8 +308,9 @@ def _win_weight(x, y, g):
     PyTorch's rule, ``g.masked_fill(x < y, 0) / ((x == y) + 1)``: both sides of a NaN get the
     whole gradient. minimum's share for x is ``_win_weight(y, x)``.
     """
-    x, y = raw(x), raw(y)
-    return ((x >= y) | (x != x) | (y != y)).astype(raw(g).dtype) / (1 + (x == y))
+    x, y, dtype = raw(x), raw(y), raw(g).dtype
+    # (1 + bool) is int64, and float32 / int64 is float64: both sides in g's dtype
+    return ((x >= y) | (x != x) | (y != y)).astype(dtype) / (1 + (x == y)).astype(dtype)
 
 
 MAXIMUM = Op("maximum", backend.elementwise("maximum"),
