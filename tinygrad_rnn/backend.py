@@ -250,8 +250,8 @@ def to_array(data, device: str, dtype=None):
             raise
         src = "cuda" if any(is_array(i) and device_of(i) == "cuda" for i in data) else device
         return to_array(xp_for(src).stack([to_array(i, src, dtype) for i in data]), device)
-    if dtype is None and arr.dtype.kind == "f":
-        arr = arr.astype(DEFAULT_FLOAT)
+    if dtype is None and arr.dtype.kind == "f" and not isinstance(data, numpy.generic):
+        arr = arr.astype(DEFAULT_FLOAT)  # a NumPy scalar keeps its dtype, as a NumPy array does
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"cannot make a tensor from {type(data).__name__} of dtype {arr.dtype}")
     return arr if device == "cpu" else xp.asarray(arr)

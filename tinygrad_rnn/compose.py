@@ -62,13 +62,14 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
-    """Drop axes of size 1 (all of them, or only ``dim``)."""
+    """Drop axes of size 1 (all of them, or only ``dim``: an int or a tuple of them)."""
     if dim is None:
         return F.reshape(x, tuple(n for n in x.shape if n != 1))
-    d = F.normalize_axes(dim, x.ndim, "squeeze")[0]
-    if x.ndim == 0 or x.shape[d] != 1:  # a 0-d tensor accepts dim 0 / -1 (as in PyTorch)
+    axes = F.normalize_axes(dim, x.ndim, "squeeze")  # every axis of a tuple, not only its first
+    shape = tuple(n for i, n in enumerate(x.shape) if n != 1 or i not in axes)
+    if x.ndim == 0 or len(shape) == x.ndim:  # a 0-d tensor accepts dim 0 / -1 (as in PyTorch)
         return x
-    return F.reshape(x, x.shape[:d] + x.shape[d + 1:])
+    return F.reshape(x, shape)
 
 
 def split(x: Tensor, split_size, axis: int = 0, **kw) -> tuple:

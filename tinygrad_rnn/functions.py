@@ -83,8 +83,8 @@ def pow(x: Tensor, exponent) -> Tensor:
         x = Tensor(x)
     if isinstance(exponent, Tensor):
         return apply2(POW_TENSOR, x, exponent)
-    if backend.is_scalar(exponent) and not isinstance(exponent, (int, float)):
-        exponent = exponent.item()  # a NumPy scalar: a Python number (it adopts x's dtype)
+    if backend.is_scalar(exponent) and type(exponent) not in (int, float, bool):
+        exponent = exponent.item()  # a NumPy scalar (np.float64 is a float too): a Python number
     if isinstance(exponent, float) and not backend.is_float(x.dtype):
         x = cast(x, backend.DEFAULT_FLOAT)
     return apply1(POW, x, {"p": exponent})
@@ -148,6 +148,9 @@ def sqrt(x: Tensor) -> Tensor:
     return apply1(SQRT, x)
 
 
+_NUMBERS = (int, float, bool, type(None))  # bounds NumPy's promotion treats as weak (no upcast)
+
+
 def clip(x: Tensor, min=None, max=None) -> Tensor:
     """Clamp into [min, max]: out = min(max(x, lo), hi) (so hi wins where lo > hi).
 
@@ -157,6 +160,11 @@ def clip(x: Tensor, min=None, max=None) -> Tensor:
     if min is None and max is None:
         raise ValueError("clip needs min, max or both")
     if not (isinstance(min, Tensor) or isinstance(max, Tensor)):
+        if type(min) not in _NUMBERS or type(max) not in _NUMBERS:  # np.float64(0.5): a number
+            min, max = (b if type(b) in _NUMBERS or not backend.is_scalar(b) else b.item()
+                        for b in (min, max))
+        if x.data.dtype.kind != "f" and (type(min) is float or type(max) is float):
+            x = cast(x, backend.DEFAULT_FLOAT)  # an integer x with a float bound: float32 (PyTorch)
         return apply1(CLIP, x, {"lo": min, "hi": max})
     bounds = [b if b is None or isinstance(b, (Tensor, int, float)) else Tensor(b, device=x.device)
               for b in (min, max)]

@@ -18,6 +18,7 @@ import weakref
 
 from tinygrad_rnn import autograd, backend, compose, functions, indexing, ops
 from tinygrad_rnn.functions import add, cast, compare, div, matmul, mul, sub, to_device
+from tinygrad_rnn.modes import state
 from tinygrad_rnn.tensor import Tensor
 
 # ---- arithmetic operators -----------------------------------------------------------------------
@@ -35,8 +36,45 @@ def __pos__(self): return self
 def __setitem__(self, index, value):
     """``x[index] = value`` in place; recorded when a gradient flows."""
     if not ops.is_basic(index):  # Tensors and lists in the index, as getitem takes them
-        index = indexing._normalize_index(index, self.device)
+        index = indexing._normalize_index(index, self.device, self.data.shape)  # checked on CUDA
+        steps = indexing._torch_order(index)
+        if steps is not None:  # x[0, :, idx]: PyTorch's x[0][:, idx], not NumPy's order
+            if state().grad_enabled and (self._node is not None or getattr(value, "_node", None)):
+                raise IndexError(
+                    "x[...] = value with gradients, for an index where an integer and an "
+                    "index array are apart (x[0, :, idx]): PyTorch writes x[0][:, idx], NumPy "
+                    "reorders the dimensions. Write the integer as a length-1 slice and give "
+                    "the value that dimension: x[0:1, :, idx] = value.unsqueeze(0)")
+            self[steps[0]][steps[1]] = value  # no graph: write through the view
+            return
     indexing.setitem(self, index, value)
+
+
+# ---- in-place arithmetic: ``p -= lr * p.grad`` --------------------------------------------------
+# Without __isub__ Python runs p = p - lr * p.grad: a new tensor is bound to the name and the
+# model's parameter stays as it was, so the manual SGD loop of PyTorch's tutorials would train
+# nothing, without a word. A leaf (a tensor no recorded op made) is updated in place through
+# x[...] = result: the write is tracked (a graph that saved the old values raises at backward),
+# a leaf that requires grad is refused outside no_grad and a view writes through to its base, as
+# in PyTorch; the result must keep x's shape and dtype. A computed tensor is rebound as before.
+
+def _in_place(name: str, symbol: str, fn):
+    def method(self: Tensor, other) -> Tensor:
+        src = self
+        if self._node is None and isinstance(other, Tensor) and other.requires_grad:
+            src = self.clone()  # the recorded op may save x's values, which the write replaces
+        out = fn(src, other)
+        if not self.is_leaf:
+            return out
+        if out.shape != self.shape or out.dtype != self.dtype:
+            raise RuntimeError(f"x {symbol}= y: the result has shape {tuple(out.shape)} and dtype "
+                               f"{out.dtype}, but x (updated in place) has shape "
+                               f"{tuple(self.shape)} and dtype {self.dtype}; write "
+                               f"x = x {symbol} y for a new tensor")
+        self[...] = out
+        return self
+    method.__name__ = method.__qualname__ = name
+    return method
 
 
 # comparisons give boolean tensors with no gradient
@@ -58,6 +96,10 @@ Tensor.__neg__ = functions.neg
 Tensor.__abs__ = functions.abs
 Tensor.__getitem__ = indexing.getitem
 Tensor.__setitem__ = __setitem__
+Tensor.__iadd__ = _in_place("__iadd__", "+", add)
+Tensor.__isub__ = _in_place("__isub__", "-", sub)
+Tensor.__imul__ = _in_place("__imul__", "*", mul)
+Tensor.__itruediv__ = _in_place("__itruediv__", "/", div)
 Tensor.__radd__ = __radd__
 Tensor.__rsub__ = __rsub__
 Tensor.__rmul__ = __rmul__

@@ -209,8 +209,9 @@ def _win_weight(x, y, g):
     PyTorch's rule, ``g.masked_fill(x < y, 0) / ((x == y) + 1)``: both sides of a NaN get the
     whole gradient. minimum's share for x is ``_win_weight(y, x)``.
     """
-    x, y = raw(x), raw(y)
-    return ((x >= y) | (x != x) | (y != y)).astype(raw(g).dtype) / (1 + (x == y))
+    x, y, dtype = raw(x), raw(y), raw(g).dtype
+    # (1 + bool) is int64, and float32 / int64 is float64: both sides in g's dtype
+    return ((x >= y) | (x != x) | (y != y)).astype(dtype) / (1 + (x == y)).astype(dtype)
 
 
 MAXIMUM = Op("maximum", backend.elementwise("maximum"),
@@ -245,6 +246,8 @@ TANH = Op("tanh", backend.elementwise("tanh"),               # tanh' = 1 − y²
 def _sigmoid_forward(x):
     # σ(x) = eˣ/(1 + eˣ); x is capped where eˣ would overflow the dtype (σ is 1 there to the
     # last bit), and eˣ underflowing to 0 for very negative x is silent
+    if x.dtype.kind != "f":  # integers/bools: float32, as PyTorch (not a "not inexact" error)
+        x = x.astype(backend.DEFAULT_FLOAT)
     xp = backend.xp_of(x)
     e = xp.exp(xp.minimum(x, backend.constant(backend.exp_limit(x.dtype), x)))
     return e / (e + backend.constant(1.0, x))

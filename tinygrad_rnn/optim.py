@@ -100,8 +100,9 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
+                    grad = grad_array(p, f"{type(self).__name__}.step")
                     state = self.state.setdefault(p, {})
-                    self._update(p.data, p.grad.data, state, group)
+                    self._update(p.data, grad, state, group)
                     mark_written(p.data)  # backward of a graph that saved p now raises
         return loss
 
@@ -139,19 +140,20 @@ class Optimizer:
                                  f"{len(saved['params'])} parameters in the saved state and "
                                  f"{len(group['params'])} here")
             mapping.update({int(k): p for k, p in zip(saved["params"], group["params"])})
+        state = {}  # built in full before anything is written: a failed load changes nothing
+        for key, entries in state_dict["state"].items():
+            if int(key) not in mapping:
+                raise ValueError(f"{name}.load_state_dict: the state refers to parameter {key}, "
+                                 f"which no saved parameter group holds")
+            p = mapping[int(key)]
+            state[p] = {k: _restore(v, p, k, name) for k, v in entries.items()}
         for saved, group in zip(saved_groups, self.param_groups):
             for key, value in saved.items():
                 if key == "params":
                     continue
                 current = group.get(key, self.defaults.get(key))
                 group[key] = tuple(value) if isinstance(current, tuple) else value
-        self.state = {}
-        for key, entries in state_dict["state"].items():
-            if int(key) not in mapping:
-                raise ValueError(f"{name}.load_state_dict: the state refers to parameter {key}, "
-                                 f"which no saved parameter group holds")
-            p = mapping[int(key)]
-            self.state[p] = {k: _restore(v, p, k) for k, v in entries.items()}
+        self.state = state
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -159,6 +161,22 @@ class Optimizer:
             hyper = ", ".join(f"{k}={v}" for k, v in g.items() if k != "params")
             lines.append(f"  group {i}: {len(g['params'])} params, {hyper}")
         return "\n".join(lines + [")"])
+
+
+def grad_array(p: Tensor, who: str):
+    """``p.grad``'s array, refused unless it matches ``p``: an assigned ``.grad`` of another
+    shape would broadcast into the in-place update (a silently wrong step), and PyTorch refuses
+    a ``.grad`` of another type, size, dtype or device when it is assigned."""
+    grad = p.grad
+    if not isinstance(grad, Tensor):
+        raise TypeError(f"{who}: a parameter's .grad is a {type(grad).__name__}; it must be a "
+                        f"Tensor or None (assign p.grad = tinygrad_rnn.tensor(array))")
+    if grad.shape != p.shape or grad.dtype != p.dtype or grad.device != p.device:
+        raise RuntimeError(f"{who}: a parameter of shape {tuple(p.shape)} ({p.dtype}, "
+                           f"{p.device}) has a .grad of shape {tuple(grad.shape)} ({grad.dtype}, "
+                           f"{grad.device}); assign a gradient with the parameter's shape, "
+                           f"dtype and device")
+    return grad.data
 
 
 def _zeroed(grad: Tensor) -> Tensor:
@@ -170,15 +188,21 @@ def _zeroed(grad: Tensor) -> Tensor:
     return grad
 
 
-def _restore(value, param: Tensor, key: str):
+def _restore(value, param: Tensor, key: str, owner: str = "Optimizer"):
     """A saved state entry of ``param``: "step" becomes an int, arrays a copy on its device
-    (floating arrays in its dtype)."""
+    (floating arrays in its dtype). Every state array has the parameter's shape: one of
+    another shape (a state saved for another model or parameter order) is refused, since
+    it could broadcast into the in-place update instead of failing."""
     if isinstance(value, Tensor):
         value = value.data
     if key == "step":
         return int(value)
     if not backend.is_array(value):
         value = backend.host_asarray(value)
+    if tuple(value.shape) != tuple(param.shape):
+        raise ValueError(f"{owner}.load_state_dict: the saved {key!r} has shape "
+                         f"{tuple(value.shape)} but its parameter has shape {tuple(param.shape)}; "
+                         f"the state was saved for another model (or another parameter order)")
     dtype = param.dtype if backend.is_float(value.dtype) else None
     return backend.to_array(value, param.device, dtype).copy()
 

@@ -42,8 +42,6 @@ from tinygrad_rnn.nn.layers import new_parameter
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tensor import Tensor, host_array
 
-MASKED_SCORE = -1e9  # far below any real score: its exp is 0 and it cannot win the max
-
 
 def key_mask(module, valid_lens, mask, B: int, Q: int, K: int, device: str):
     """``(keep, bias)``: the (B, Q, K) boolean array of real keys and the (B, Q, K) float
@@ -104,13 +102,19 @@ def _additive(module, host):
 def masked_softmax(scores: Tensor, mask=None, axis: int = -1) -> Tensor:
     """softmax over ``axis`` of the real positions only; masked weights are exactly 0.
 
-    The masked scores are replaced by −10⁹ before the softmax (so they do not take part in
-    the normalisation) and the masked weights are then set to 0 with ``where``, which also
-    stops any gradient from reaching them.
+    The masked scores are replaced by −∞ before the softmax (so they do not take part in
+    the normalisation, however low the real scores are: a finite stand-in such as −10⁹ wins
+    over real scores below it) and the masked weights are then set to 0 with ``where``, which
+    also stops any gradient from reaching them. A row with nothing kept is softmaxed unmasked
+    (no −∞ − (−∞) = NaN) and then zeroed.
     """
     if mask is None:
         return softmax(scores, axis)
-    weights = softmax(where(mask, scores, MASKED_SCORE), axis)
+    keep = mask.data if isinstance(mask, Tensor) else mask
+    if not backend.is_array(keep):
+        keep = backend.host_asarray(keep)
+    rows = keep | ~keep.any(axis=axis, keepdims=True)  # True across rows with nothing kept
+    weights = softmax(where(rows, scores, -math.inf), axis)
     return where(mask, weights, 0.0)
 
 

@@ -81,7 +81,10 @@ def sample(logits: Tensor, temperature: float = 1.0, top_k: int | None = None):
     u = backend.generator("cpu").random(probs.shape[:-1] + (1,))
     # inverse CDF: the first symbol whose cumulative probability exceeds u
     drawn = (probs.cumsum(-1) <= u).sum(-1)
-    return drawn.clip(0, probs.shape[-1] - 1)
+    # rounding can end the cumulative sum just below 1 (0.99999994 in float32), under a u
+    # drawn above it: take the last symbol of nonzero probability, never a masked-out one
+    last = probs.shape[-1] - 1 - (probs[..., ::-1] > 0).argmax(-1)
+    return drawn.clip(0, last)
 
 
 class StopOutput(Module):

@@ -20,7 +20,8 @@ def _grads(parameters: Tensor | Iterable[Tensor]) -> list:
     """The gradient arrays of ``parameters`` (a Tensor or an iterable of them); None skipped."""
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    return [p.grad.data for p in parameters if p.grad is not None]
+    from tinygrad_rnn.optim import grad_array  # here: optim must not load with nn
+    return [grad_array(p, "clip_grad") for p in parameters if p.grad is not None]
 
 
 def _vector_norm(array, norm_type: float):
