@@ -401,3 +401,40 @@ def test_maximum_and_minimum_with_ties_hand_float32_gradients():
     assert x.grad.dtype == y.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
     np.testing.assert_array_equal(y.grad.numpy(), ty.grad.numpy())
+
+
+# ---- found by the review, fixed after it ------------------------------------------------------
+
+@pytest.mark.parametrize("fn", ["exp", "log", "tanh", "sqrt", "sigmoid"])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+def test_float_functions_of_integer_tensors_are_float32_like_torch(fn, dtype):
+    a = np.array([1, 2, 3]).astype(dtype)
+    ours = getattr(tg.tensor(a), fn)()
+    assert ours.dtype == np.float32
+    if TORCH is not None:
+        ref = getattr(TORCH.tensor(a), fn)()
+        assert str(ref.dtype) == "torch.float32"
+        np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-6)
+
+
+def test_float_functions_keep_float64():
+    x = tg.tensor([1.0, 2.0], dtype="float64")
+    assert all(getattr(x, f)().dtype == np.float64 for f in ("exp", "log", "tanh", "sqrt"))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "bool", "int8"])
+def test_sum_of_small_integers_is_int64_like_torch(dtype):
+    a = np.array([200, 100, 50]).astype(dtype)
+    ours = tg.tensor(a).sum()
+    assert ours.dtype == np.int64 and ours.item() == int(a.astype("int64").sum())
+    if TORCH is not None:
+        assert str(TORCH.tensor(a).sum().dtype) == "torch.int64"
+
+
+def test_init_of_an_integer_tensor_with_real_values_is_refused_not_truncated():
+    t = tg.tensor([1, 2, 3])
+    with pytest.raises(TypeError, match="truncated"):
+        tg.nn.init.normal_(t)
+    assert t.tolist() == [1, 2, 3]
+    tg.nn.init.constant_(t, 7)  # an integer value into an integer tensor is fine
+    assert t.tolist() == [7, 7, 7]

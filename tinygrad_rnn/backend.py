@@ -145,6 +145,22 @@ def elementwise(name: str):
     return fn
 
 
+def float_elementwise(name: str):
+    """``elementwise`` for a function of one array whose result is a float (exp, log, tanh,
+    sqrt): integer and bool arrays are first made the default float, float32, as PyTorch does
+    (NumPy would give float64). Written out, not wrapped: tanh and exp are hot."""
+    numpy_fn = getattr(numpy, name)
+
+    def fn(x):
+        if type(x) is numpy.ndarray:
+            return numpy_fn(x) if x.dtype.kind in "fc" else numpy_fn(x.astype(DEFAULT_FLOAT))
+        if x.dtype.kind not in "fc":
+            x = x.astype(DEFAULT_FLOAT)
+        return getattr(_XP_BY_TYPE[type(x)], name)(x) if type(x) in _XP_BY_TYPE else numpy_fn(x)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
 def xp_for(device: str):
     """The array namespace (numpy or cupy) of a device."""
     return numpy if device == "cpu" else _load_cupy()

@@ -258,6 +258,8 @@ def _axis_alias(axis, keepdims, kw):
 
 def sum(x: Tensor, axis=None, keepdims: bool = False, **kw) -> Tensor:
     axis, keepdims = _axis_alias(axis, keepdims, kw)
+    if x.data.dtype.kind == "u":  # NumPy sums unsigned integers as uint64, PyTorch as int64
+        x = cast(x, "int64")
     return _reduce(SUM, x, axis, keepdims)
 
 

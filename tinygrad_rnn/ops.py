@@ -228,10 +228,10 @@ WHERE = Op("where", lambda x, y, cond: backend.xp_of(cond).where(cond, x, y),
 
 # ---- elementwise functions ------------------------------------------------------------------
 
-EXP = Op("exp", backend.elementwise("exp"),
+EXP = Op("exp", backend.float_elementwise("exp"),
          (lambda g, out, x: g * out,), saves="out")
 
-LOG = Op("log", backend.elementwise("log"),
+LOG = Op("log", backend.float_elementwise("log"),
          (lambda g, out, x: g / x,), saves="in")
 
 
@@ -239,7 +239,7 @@ def _one_minus(y):
     return backend.constant(1.0, y) - y
 
 
-TANH = Op("tanh", backend.elementwise("tanh"),               # tanh' = 1 − y²
+TANH = Op("tanh", backend.float_elementwise("tanh"),               # tanh' = 1 − y²
           (lambda g, out, x: g * _one_minus(out * out),), saves="out")
 
 
@@ -262,7 +262,7 @@ RELU = Op("relu", lambda x: backend.xp_of(x).maximum(x, 0),
 ABS = Op("abs", backend.elementwise("abs"),
          (lambda g, out, x: g * _sign(x),), saves="in")
 
-SQRT = Op("sqrt", backend.elementwise("sqrt"),
+SQRT = Op("sqrt", backend.float_elementwise("sqrt"),
           (lambda g, out, x: g / (2 * out),), saves="out")
 
 

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 
 def _fill(t: Tensor, array) -> Tensor:
+    if not backend.is_float(t.dtype) and backend.is_float(array.dtype):
+        raise TypeError(f"nn.init: the tensor is {t.dtype} but the values drawn are real numbers; "
+                        f"they would be truncated. Initialise a floating-point tensor (as PyTorch "
+                        f"requires), e.g. Tensor(..., dtype='float32')")
     t.data[...] = array.astype(t.dtype, copy=False)
     mark_written(t.data)
     return t
