@@ -281,3 +281,30 @@ def test_fused_layers_on_cuda_equal_the_primitive_path(kind, dtype):
     np.testing.assert_allclose(results[1][0], results[0][0], **tol)
     for a, b in zip(results[1][1], results[0][1]):
         np.testing.assert_allclose(a, b, **tol)
+
+
+# ---- attention lengths on the device (found by the review: one sync per call) ------------------
+
+def test_attention_with_valid_lens_on_the_device_makes_no_sync_and_equals_the_cpu():
+    cupy = _cupy()
+    tg.manual_seed(0)
+    attn = nn.AdditiveAttention(4, 4, 6)
+    q, k = tg.randn(2, 3, 4), tg.randn(2, 5, 4)
+    lens = np.array([5, 2])
+    ref, _ = attn(q, k, k, valid_lens=lens)
+    attn_cuda = attn.to("cuda")
+    qc, kc, lens_c = q.to("cuda"), k.to("cuda"), tg.tensor(lens, device="cuda")
+    attn_cuda(qc, kc, kc, valid_lens=lens_c)  # warm-up: uploads the parameters once
+    with cupy._stats.counting() as c:
+        out, _ = attn_cuda(qc, kc, kc, valid_lens=lens_c)
+        out.sum().backward()
+    assert c["sync"] == 0 and c["h2d"] == 0
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_attention_with_device_lengths_out_of_range_raises_at_the_next_read():
+    attn = nn.AdditiveAttention(4, 4, 6).to("cuda")
+    q, k = tg.randn(2, 3, 4, device="cuda"), tg.randn(2, 5, 4, device="cuda")
+    out, _ = attn(q, k, k, valid_lens=tg.tensor([5, 6], device="cuda"))  # 6 > 5 keys
+    with pytest.raises(ValueError, match=r"valid_lens must lie in \[0, 5\]"):
+        out.numpy()

@@ -54,6 +54,9 @@ def key_mask(module, valid_lens, mask, B: int, Q: int, K: int, device: str):
         raise ValueError(f"{module!r}: give valid_lens or mask, not both")
     bias = None
     if valid_lens is not None:
+        on_device = valid_lens.data if isinstance(valid_lens, Tensor) else valid_lens
+        if backend.is_array(on_device) and backend.device_of(on_device) != "cpu" and device != "cpu":
+            return _device_lens(module, on_device, B, Q, K), None  # no host sync per call
         lens = host_array(valid_lens)
         if lens.dtype.kind not in "iu" or lens.shape not in ((B,), (B, Q)):
             raise ShapeError(f"{module!r}: valid_lens must be integers of shape ({B},) or "
@@ -86,6 +89,22 @@ def key_mask(module, valid_lens, mask, B: int, Q: int, K: int, device: str):
         return None if a is None else backend.to_array(a.repeat(Q, axis=1) if a.shape[1] != Q else a,
                                                        device)
     return full(host), full(bias)
+
+
+def _device_lens(module, lens, B: int, Q: int, K: int):
+    """The keep mask of ``valid_lens`` already on the GPU, made there: reading the lengths back
+    would cost a host sync per call. Out-of-range lengths raise at the next host read."""
+    if lens.dtype.kind not in "iu" or lens.shape not in ((B,), (B, Q)):
+        raise ShapeError(f"{module!r}: valid_lens must be integers of shape ({B},) or ({B}, {Q}) "
+                         f"for {B} sequences and {Q} queries, got {lens.dtype} array of shape "
+                         f"{tuple(lens.shape)}")
+    xp = backend.xp_of(lens)
+    if lens.size:
+        backend.defer_check((lens.min() < 0) | (lens.max() > K), ValueError,
+                            f"{module!r}: valid_lens must lie in [0, {K}] (there are {K} keys); a "
+                            f"length on the GPU was outside (found by a device-side check)")
+    keep = xp.arange(K).reshape(1, 1, K) < lens.reshape(B, -1, 1)
+    return keep if keep.shape[1] == Q else xp.broadcast_to(keep, (B, Q, K)).copy()
 
 
 def _additive(module, host):
