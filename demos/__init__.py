@@ -106,4 +106,13 @@ DEMOS: dict[str, Demo] = {
     "sigmoid-drift": Demo("demos.sigmoid_drift",
                 "sigmoid hidden states drift upward over time, tanh states stay centred (measured)",
                 full_s=8.9, quick_s=0.4),
+    "lstm-variants": Demo("demos.lstm_variants",
+                "standard, peephole, coupled-gate (f = 1 − i) LSTM and GRU at one budget: similar, measured",
+                full_s=113, quick_s=12),
+    "gru-from-memory": Demo("demos.gru_from_memory",
+                "the GRU built gate by gate from clearing, writing, reading, each on a task that needs it",
+                full_s=128, quick_s=7.7),
+    "deep-seq2seq": Demo("demos.deep_seq2seq",
+                "sorting digits with a 2-layer vs 1-layer encoder–decoder (and 1 wider layer)",
+                full_s=114, quick_s=5.7),
 }
