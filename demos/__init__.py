@@ -111,8 +111,11 @@ DEMOS: dict[str, Demo] = {
                 full_s=113, quick_s=12),
     "gru-from-memory": Demo("demos.gru_from_memory",
                 "the GRU built gate by gate from clearing, writing, reading, each on a task that needs it",
-                full_s=128, quick_s=7.7),
+                full_s=181, quick_s=7.4),
     "deep-seq2seq": Demo("demos.deep_seq2seq",
                 "sorting digits with a 2-layer vs 1-layer encoder–decoder (and 1 wider layer)",
                 full_s=114, quick_s=5.7),
+    "handwriting": Demo("demos.handwriting",
+                "an LSTM with a mixture-density output writes pen strokes of glyphs, then on request",
+                full_s=58, quick_s=7),
 }

@@ -167,8 +167,10 @@ SECTIONS: list[Section] = [
       ("demo:copy-task", "demo:exploding-gradients"), "the reversal effect is not claimed"),
     S("004", (225, 261), "neural machine translation: the encoder–decoder", "covered",
       ("demo:seq2seq-attention", "code:tinygrad_rnn.nn.Seq2Seq")),
-    S("004", (263, 269), "handwriting generation (characters in, pen motion out)", "not covered", (),
-      "no real-valued conditional sequence generation"),
+    S("004", (263, 269), "handwriting generation (characters in, pen motion out)", "partial",
+      ("demo:handwriting", "code:tinygrad_rnn.nn.functional.mixture_density_nll",
+       "test:tests/test_mixture_density.py"),
+      "conditioned on one glyph, not on a character sequence (no soft window over a text)"),
 ]
 
 

@@ -20,7 +20,7 @@ def reference(params, target):
     x1, x2, x3 = target[..., :1], target[..., 1:2], target[..., 2]
     Z = ((x1 - mu1) / s1) ** 2 + ((x2 - mu2) / s2) ** 2 - 2 * rho * (x1 - mu1) * (x2 - mu2) / (s1 * s2)
     N = np.exp(-Z / (2 * (1 - rho ** 2))) / (2 * math.pi * s1 * s2 * np.sqrt(1 - rho ** 2))
-    assert K == pi.shape[-1]
+    assert pi.shape[-1] == K
     return -np.log((pi * N).sum(-1)) - np.log(np.where(x3 == 1, e, 1 - e))
 
 
