@@ -1,11 +1,10 @@
 """Handwriting generation: an LSTM with a mixture-density output writes pen strokes (notes 004).
 
-The notes (004, after Graves 2013): the network "is trained on pen motion", its output a
-real-valued pen offset rather than a class. The data here are made by a program, no download:
-four glyphs (O, V, Z and +, the + written in two strokes) drawn with random size, slant and
-jitter, the one-stroke glyphs either way round, each as 20 pen
-steps x_t = (Δx_t, Δy_t, e_t), e_t = 1 where the pen lifts after the
-step. An LSTM reads x_1 … x_{t−1} and outputs, for x_t, the parameters ŷ_t of
+The notes (004 L263-269, Graves 2013): "Input: character sequence. Targets: real values
+describing the motion of the pen." The data here are made by a program, no download: four
+glyphs (O, V, Z and +, the + written in two strokes) drawn with random size, slant and jitter,
+each as 20 pen steps x_t = (Δx_t, Δy_t, e_t), e_t = 1 where the pen lifts after the step. An
+LSTM reads x_1 … x_{t−1} and outputs, for x_t, the parameters ŷ_t of
 
     p(x_t | x_<t) = Σ_k π_k N(Δx, Δy | μ_k, σ_k, ρ_k) · (e if e_t = 1 else 1 − e)
 
@@ -23,7 +22,9 @@ steps, as in the notes:
    real drawings first) names the requested glyph, written in its number of strokes (one pen
    lift for the +), for at least 80 % of them (chance 25 %).
 
-Samples are drawn with Graves' bias b (σ → σ e^{−b}, π ∝ π^{1+b}) for cleaner strokes.
+Samples are drawn with Graves' bias b (σ → σ e^{−b}, π ∝ π^{1+b}) for cleaner strokes, and
+the pen lifts where e > 0.5. The input is one glyph, not a character sequence: Graves' soft
+window that moves along a text is not built here.
 """
 
 from __future__ import annotations
@@ -58,12 +59,10 @@ def resample(stroke: np.ndarray, n: int) -> np.ndarray:
 def draw(glyph: str, rng) -> np.ndarray:
     """One handwritten glyph as STEPS pen steps (Δx, Δy, pen lifts after this step)."""
     strokes = [np.array(s, float) for s in GLYPHS[glyph]]
-    # a one-stroke glyph is written either way round, so where the pen goes first is
-    # multimodal (an O starts left or right). The + keeps its directions: a two-way pen-up
-    # jump, 1 step in 80 of the data, was too rare for the mixture to learn both modes in our
-    # budget (one wide Gaussian came out, and the sampled second strokes were stubs)
-    if len(strokes) == 1 and rng.random() < 0.5:
-        strokes = [strokes[0][::-1]]
+    # each glyph is written in one order and direction: an O starts left, a V goes down, a Z
+    # right, a + right then down — so the unconditioned writer's first steps are multimodal
+    # (which glyph?). Random directions made that multimodal at every glyph's start as well,
+    # but the conditioned writer then drew narrow O's and flat Z's in our budget.
     lengths = np.array([np.linalg.norm(np.diff(s, axis=0), axis=1).sum() for s in strokes])
     counts = np.maximum(2, np.round(lengths / lengths.sum() * (STEPS + 1)).astype(int))
     counts[-1] = STEPS + 1 - counts[:-1].sum()
@@ -85,9 +84,6 @@ def draw(glyph: str, rng) -> np.ndarray:
 def clean(glyph: str) -> np.ndarray:
     """The glyph without jitter, written in its listed order and direction."""
     class Exact:  # draw()'s random draws replaced by "no change"
-        def random(self):
-            return 1.0
-
         def uniform(self, lo, hi, size=None):
             return np.ones(size) if size else 0.0
 
@@ -197,8 +193,9 @@ def classify(drawings: list[np.ndarray], templates: list[np.ndarray]) -> np.ndar
 
 
 def n_strokes(strokes: np.ndarray) -> np.ndarray:
-    """Strokes per drawing: pen lifts before the last step, plus one."""
-    return (strokes[:, :-1, 2] > 0.5).sum(axis=1) + 1
+    """Strokes per drawing: 1 + the pen lifts that more than one step still follows (a lift
+    one step before the end only ends the glyph early; the move after it draws nothing)."""
+    return (strokes[:, :-2, 2] > 0.5).sum(axis=1) + 1
 
 
 def plot_drawing(ax, strokes: np.ndarray, color="k") -> None:

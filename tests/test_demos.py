@@ -14,9 +14,6 @@ QUICK_MISSES = {
     # T = 40 and 1500 steps, shows it beating the tanh RNN). The SCRN's linear context cannot
     # select the marked values of the adding problem at any size (✗ in full mode too).
     "clockwork-scrn": ("Clockwork RNN beats", "SCRN beats"),
-    # 500 steps: the conditioned writer's O, V and Z are still half-formed (0.59 of the samples
-    # recognised in our run); see the demo's docstring for the full run.
-    "handwriting": ("conditioned samples are recognisable",),
 }
 
 
