@@ -11,14 +11,17 @@ C = h_T, the encoder's last state; the decoder writes the output from it:
 "Deep sequence to sequence" stacks layers (Sutskever et al. 2014 used 4). Here the encoder
 has 1 or 2 GRU layers (``nn.Encoder(num_layers=…)``); the decoder is one GRU cell in both, so
 the comparison isolates the encoder's depth; a third model, one layer made wider to the 2-layer
-model's parameter count, separates depth from size. Task: sort 6 digits — the output depends on the
-whole source as a multiset, not on any one position, so C must summarise it. Same hidden
+model's parameter count, separates depth from size. Task: sort 10 digits (6 in --quick) —
+the output depends on the whole source as a multiset, not on any one position, so C must summarise it. Same hidden
 size, data, batches, Adam steps; measured: per-symbol accuracy of greedy decoding on held-out
-sources and the test loss. The claims are what held in our runs in both modes: the 2-layer
-encoder beats 1 layer of the same width (lower test loss, higher accuracy). Against 1 layer of
-the same parameter count the order flips between runs (quick: the wide layer wins, 0.013 vs
-0.025; full: the 2-layer encoder, 0.007 vs 0.012), so that is printed, not claimed: on this
-task the second layer's gain is mostly its extra parameters.
+sources and the test loss, each the median over 3 seeds. What held in our runs: every encoder
+learns to sort, and the 2-layer encoder starts slower (a higher training loss over the first
+100 steps; plausibly because its gradient reaches the embedding through two recurrent
+layers). Which one ends
+lowest changed with the seeds and the size: in our full run (10 digits, 1500 steps) the
+2-layer encoder ended lowest (median test loss 0.007 against 0.015 for 1 layer and 0.012 for
+1 wide layer), in --quick (6 digits, 250 steps) last (0.031 against 0.019 and 0.045). So the
+final comparison — depth against width at the same budget too — is printed, not claimed.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from tinygrad_rnn import nn
 from tinygrad_rnn.nn.seq2seq import sequence_loss
 
 PAD, BOS, EOS = 0, 1, 2
+EARLY = 100  # steps: "starts slower" is the mean training loss over these
 VOCAB = 3 + 10  # the specials, then the digits 0-9 as tokens 3…12
 
 
@@ -89,7 +93,7 @@ def main(argv=None) -> Summary:
     out = setup(args)
     s = Summary("deep-seq2seq")
     length = args.length or (6 if args.quick else 10)
-    steps = 300 if args.quick else args.steps
+    steps = 250 if args.quick else args.steps
     rng = np.random.default_rng(args.seed)
     data, test = sort_task(4000, length, rng), sort_task(500, length, rng)
     print(f"sort {length} digits: encoder–decoder without attention, hidden {args.hidden}, "
@@ -97,26 +101,37 @@ def main(argv=None) -> Summary:
     wide = same_budget_width(args.hidden)
     configs = {"1 layer": (1, args.hidden), "2 layers": (2, args.hidden),
                f"1 layer, {wide} wide": (1, wide)}
-    results = {name: train(L, data, test, steps, H, args.seed) for name, (L, H) in configs.items()}
-    print(f"\n{'encoder':18s}{'params':>8s}{'test loss':>11s}{'symbol accuracy':>17s}")
-    for name, (_, loss, acc, n) in results.items():
-        print(f"{name:18s}{n:8d}{loss:11.3f}{acc:17.3f}")
-    _, loss2, acc2, _ = results["2 layers"]
-    _, loss1, acc1, _ = results["1 layer"]
-    s.claim("the 2-layer encoder ends with a lower test loss than 1 layer of the same width",
-            f"{loss2:.3f} vs {loss1:.3f} (−log p per symbol)", loss2 < loss1)
-    s.claim("the 2-layer encoder decodes more symbols right than 1 layer of the same width "
-            "(greedy, held-out sources)", f"{acc2:.3f} vs {acc1:.3f}", acc2 > acc1)
-    _, loss_w, acc_w, _ = results[f"1 layer, {wide} wide"]
-    print(f"same parameter budget (not claimed: the order flips between runs): 2 layers "
-          f"{loss2:.3f}, 1 layer {wide} wide {loss_w:.3f} test loss")
+    seeds = [args.seed + k for k in range(3)]
+    results = {}
+    for name, (L, H) in configs.items():
+        runs = [train(L, data, test, steps, H, sd) for sd in seeds]
+        # one seed's late spike can decide a single run: the medians over 3 seeds are compared
+        results[name] = (runs[0][0], float(np.median([r[1] for r in runs])),
+                         float(np.median([r[2] for r in runs])), runs[0][3],
+                         float(np.median([np.mean(r[0][:EARLY]) for r in runs])))
+        print(f"{name}: test loss per seed " + ", ".join(f"{r[1]:.3f}" for r in runs))
+    print(f"\nmedians over seeds {seeds}\n{'encoder':18s}{'params':>8s}{'test loss':>11s}"
+          f"{'symbol accuracy':>17s}{f'first {EARLY} steps':>17s}")
+    for name, (_, loss, acc, n, early) in results.items():
+        print(f"{name:18s}{n:8d}{loss:11.3f}{acc:17.3f}{early:17.3f}")
+    for name, (_, loss, acc, _, _) in results.items():
+        s.claim(f"the {name} encoder learns to sort (median symbol accuracy ≥ 95 %)",
+                f"{acc:.3f} (test loss {loss:.3f})", acc >= 0.95)
+    early1, early2 = results["1 layer"][4], results["2 layers"][4]
+    s.claim(f"the deeper encoder starts slower: its training loss over the first {EARLY} steps "
+            "is above 1 layer's of the same width (medians)", f"{early2:.3f} vs {early1:.3f}",
+            early2 > early1)
+    loss1, loss2 = results["1 layer"][1], results["2 layers"][1]
+    loss_w = results[f"1 layer, {wide} wide"][1]
+    print(f"final test loss, not claimed (the order changes with seeds and steps): 1 layer "
+          f"{loss1:.3f}, 2 layers {loss2:.3f}, 1 layer {wide} wide {loss_w:.3f}")
 
     fig, ax = subplots(figsize=(7, 4))
-    for name, (losses, loss, acc, n) in results.items():
+    for name, (losses, loss, acc, n, _) in results.items():
         smooth = np.convolve(losses, np.ones(20) / 20, mode="valid")
-        ax.plot(range(19, len(losses)), smooth, label=f"{name} ({n} params): "
+        ax.plot(range(19, len(losses)), smooth, label=f"{name} ({n} params): median "
                 f"test loss {loss:.3f}, accuracy {acc:.3f}")
-    ax.set(title=f"sorting {length} digits, no attention", xlabel="step",
+    ax.set(title=f"sorting {length} digits, no attention (curves: seed {args.seed})", xlabel="step",
            ylabel="training −log p per symbol (20-step mean)", yscale="log")
     ax.legend(fontsize=8)
     save(fig, out, "deep_seq2seq.png", s)
