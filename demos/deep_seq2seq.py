@@ -10,18 +10,18 @@ C = h_T, the encoder's last state; the decoder writes the output from it:
 
 "Deep sequence to sequence" stacks layers (Sutskever et al. 2014 used 4). Here the encoder
 has 1 or 2 GRU layers (``nn.Encoder(num_layers=…)``); the decoder is one GRU cell in both, so
-the comparison isolates the encoder's depth; a third model, one layer made wider to the 2-layer
-model's parameter count, separates depth from size. Task: sort 10 digits (6 in --quick) —
-the output depends on the whole source as a multiset, not on any one position, so C must summarise it. Same hidden
-size, data, batches, Adam steps; measured: per-symbol accuracy of greedy decoding on held-out
-sources and the test loss, each the median over 3 seeds. What held in our runs: every encoder
-learns to sort, and the 2-layer encoder starts slower (a higher training loss over the first
-100 steps; plausibly because its gradient reaches the embedding through two recurrent
-layers). Which one ends
-lowest changed with the seeds and the size: in our full run (10 digits, 1500 steps) the
-2-layer encoder ended lowest (median test loss 0.007 against 0.015 for 1 layer and 0.012 for
-1 wide layer), in --quick (6 digits, 250 steps) last (0.031 against 0.019 and 0.045). So the
-final comparison — depth against width at the same budget too — is printed, not claimed.
+the comparison isolates the encoder's depth; a third model, one layer made wider to the
+2-layer model's parameter count, separates depth from size. Task: sort 10 digits (6 in
+--quick) — the output depends on the whole source as a multiset, not on any one position, so
+C must summarise it. Same hidden size, data, batches, Adam steps; measured: per-symbol
+accuracy of greedy decoding on held-out sources and the test loss, each the median over 3
+seeds. What held in our runs: every encoder learns to sort, and the 2-layer encoder starts
+slower (a higher training loss over the first 100 steps; plausibly because its gradient
+reaches the embedding through two recurrent layers). Which one ends lowest changed with the
+seeds and the size: in our full run (10 digits, 1500 steps) the 2-layer encoder ended lowest
+(median test loss 0.007 against 0.015 for 1 layer and 0.012 for 1 wide layer), in --quick
+(6 digits, 250 steps) last (0.031 against 0.019 and 0.045). So the final comparison — depth
+against width at the same budget too — is printed, not claimed.
 """
 
 from __future__ import annotations
