@@ -22,6 +22,7 @@ from tinygrad_rnn.nn.cells import GRUCell, JordanRNNCell, LSTMCell, RNNCell
 from tinygrad_rnn.nn.clockwork import ClockworkRNN
 from tinygrad_rnn.nn.containers import ModuleDict, ModuleList
 from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear, Sequential
+from tinygrad_rnn.nn.memory import MemoryRNN
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.nn.recursive import RecursiveNN, Tree, parse_tree
 from tinygrad_rnn.nn.rnn import GRU, IRNN, LSTM, RNN, RNNBase
@@ -40,4 +41,5 @@ __all__ = [
     "Identity", "Tanh", "Sigmoid", "ReLU", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss",
     "MSELoss", "BCEWithLogitsLoss", "ModuleList", "ModuleDict",
     "ClockworkRNN", "SCRN", "SkipRNN", "DeepTransitionRNN",
+    "MemoryRNN",
 ]

@@ -12,6 +12,8 @@ Equations (PyTorch's gate order and parameter layout):
     LSTM   i, f, g, o = σ, σ, tanh, σ of the four blocks of W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
            c_t = f ⊙ c_{t−1} + i ⊙ g,    h_t = o ⊙ tanh(c_t)
            peephole: i and f also see w_ci ⊙ c_{t−1}, w_cf ⊙ c_{t−1}; o sees w_co ⊙ c_t
+           coupled (notes 001 §4, "the forget gate and input gate into one update gate"):
+           f = 1 − i, so c_t = (1 − i) ⊙ c_{t−1} + i ⊙ g; three blocks i, g, o (no forget rows)
     GRU    r, z = σ of the r, z blocks of W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
            n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t−1} + b_hn))   (reset_after=True, PyTorch's)
            n = tanh(W_in x_t + b_in + W_hn (r ⊙ h_{t−1}) + b_hn)   (reset_after=False, the
@@ -63,6 +65,35 @@ def lstm_step(xw: Tensor, h_prev: Tensor, c_prev: Tensor, W_hh_T: Tensor,
         z_o = z_o + peephole[2] * c
     o = _named(z_o.sigmoid(), "output_gate")
     return _named(o * c.tanh(), "h_t"), c
+
+
+def coupled_lstm_step(xw: Tensor, h_prev: Tensor, c_prev: Tensor, W_hh_T: Tensor
+                      ) -> tuple[Tensor, Tensor]:
+    """One coupled-gate LSTM step from xw_t = x_t W_ihᵀ + b_ih + b_hh with three gate blocks
+    i, g, o; returns (h_t, c_t). The forget gate is not learnt but tied to the input gate:
+
+        f = 1 − i,   c_t = f ⊙ c_{t−1} + i ⊙ g = (1 − i) ⊙ c_{t−1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
+
+    so the cell writes exactly as much as it clears (c_t is a convex mix of c_{t−1} and g).
+    1 − σ(z) = σ(−z): it equals a standard LSTM whose forget rows are the negated input rows.
+    """
+    gates = xw + h_prev @ W_hh_T
+    H = h_prev.shape[-1]
+    z_i, z_g, z_o = (gates[..., k * H:(k + 1) * H] for k in range(3))
+    i = _named(z_i.sigmoid(), "input_gate")
+    f = _named(1 - i, "forget_gate")  # named so graph pictures show the coupling
+    g = _named(z_g.tanh(), "candidate")
+    c = _named(f * c_prev + i * g, "c_t")
+    o = _named(z_o.sigmoid(), "output_gate")
+    return _named(o * c.tanh(), "h_t"), c
+
+
+def check_coupled(module: Module, coupled: bool, peephole: bool, fused: bool) -> None:
+    """coupled=True has its own step: no peephole weights and no fused kernel for it."""
+    if coupled and (peephole or fused):
+        raise ValueError(f"{type(module).__name__}: coupled=True (f = 1 − i) is implemented "
+                         f"without {'peephole connections' if peephole else 'the fused kernel'}; "
+                         f"use {'peephole' if peephole else 'fused'}=False with coupled=True")
 
 
 def gru_step(xw: Tensor, h_prev: Tensor, W_hh_T: Tensor, b_hh: Tensor | None,
@@ -205,14 +236,22 @@ class RNNCell(_CellBase):
 
 
 class LSTMCell(_CellBase):
-    """c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(c_t); ``peephole=True`` adds w_ci, w_cf, w_co."""
+    """c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(c_t); ``peephole=True`` adds w_ci, w_cf, w_co.
+
+    ``coupled=True``: the coupled-gate LSTM, f = 1 − i (see :func:`coupled_lstm_step`). Its
+    weight_ih/weight_hh/bias rows are the three blocks i, g, o (3·H rows, no forget rows), so
+    its state_dict does not load into torch.nn.LSTMCell (which expects 4·H rows).
+    """
 
     gates = 4
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 peephole: bool = False, fused: bool = False):
+                 peephole: bool = False, fused: bool = False, coupled: bool = False):
+        check_coupled(self, coupled, peephole, fused)
+        if coupled:  # read by _CellBase.__init__ for the parameter shapes (Module's setattr
+            object.__setattr__(self, "gates", 3)  # is not ready before super().__init__)
         super().__init__(input_size, hidden_size, bias)
-        self.peephole, self.fused = peephole, fused
+        self.peephole, self.fused, self.coupled = peephole, fused, coupled
         if peephole:
             k = 1 / math.sqrt(hidden_size)
             self.weight_ci = new_parameter(hidden_size, bound=k)
@@ -231,8 +270,14 @@ class LSTMCell(_CellBase):
                                                       if isinstance(hx, (tuple, list)) else ""))
         h0, c0 = hx if hx is not None else (None, None)
         x, (h, c), unbatched = self._prepare(x, [("h_0", h0), ("c_0", c0)])
-        h, c = lstm_step(self._xw(x), h, c, self.weight_hh.T, self.peepholes(), self.fused)
+        if self.coupled:
+            h, c = coupled_lstm_step(self._xw(x), h, c, self.weight_hh.T)
+        else:
+            h, c = lstm_step(self._xw(x), h, c, self.weight_hh.T, self.peepholes(), self.fused)
         return (h.reshape(-1), c.reshape(-1)) if unbatched else (h, c)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (", coupled=True" if self.coupled else "")
 
 
 class GRUCell(_CellBase):

@@ -12,6 +12,7 @@ choice), or ``logits.permute(0, 2, 1)`` with ``(N, T)`` targets.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from tinygrad_rnn import backend
@@ -23,7 +24,7 @@ from tinygrad_rnn.ops import GETITEM
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss",
-           "binary_cross_entropy_with_logits"]
+           "binary_cross_entropy_with_logits", "mixture_density_nll"]
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -210,3 +211,43 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     if weight is not None:
         loss = loss * _as_tensor(weight, input)
     return _reduce(loss, reduction)
+
+
+def mixture_density_nll(params: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """−log p(x_{t+1} | y_t) of a pen-stroke step under a mixture density output (Graves 2013,
+    §4.1, notes 004 handwriting): K bivariate Gaussians for the offset (x1, x2) and a
+    Bernoulli for the pen lifting (x3 ∈ {0, 1}).
+
+    ``params`` (..., 1 + 6K) holds the raw network outputs ŷ = (ê, π̂_k, μ1_k, μ2_k, σ̂1_k,
+    σ̂2_k, ρ̂_k), blocks in that order; ``target`` (..., 3) the step (x1, x2, x3). With
+
+        e = σ(ê),  π_k = softmax(π̂)_k,  σ_k = exp(σ̂_k),  ρ_k = tanh(ρ̂_k),
+        Z_k = (x1 − μ1)²/σ1² + (x2 − μ2)²/σ2² − 2ρ (x1 − μ1)(x2 − μ2)/(σ1 σ2)
+        N_k = exp(−Z_k / (2(1 − ρ²))) / (2π σ1 σ2 √(1 − ρ²))
+
+    the loss is −log Σ_k π_k N_k − log(e if x3 = 1 else 1 − e), computed as a log-sum-exp
+    (stable) and averaged or summed over the leading axes (``reduction``). K = 1 is the
+    single-Gaussian output.
+    """
+    _check_reduction("mixture_density_nll", reduction)
+    target = _as_tensor(target, params)
+    n = params.shape[-1] - 1
+    if n <= 0 or n % 6 or target.shape[-1] != 3 or tuple(params.shape[:-1]) != tuple(target.shape[:-1]):
+        raise ShapeError(f"mixture_density_nll: expected params (..., 1 + 6K) and target (..., 3) "
+                         f"with the same leading shape, got {tuple(params.shape)} and "
+                         f"{tuple(target.shape)}")
+    K = n // 6
+    e_hat = params[..., 0]
+    pi_hat, mu1, mu2, s1_hat, s2_hat, rho_hat = (params[..., 1 + k * K:1 + (k + 1) * K]
+                                                 for k in range(6))
+    x1, x2, x3 = target[..., 0:1], target[..., 1:2], target[..., 2]
+    rho = rho_hat.tanh()
+    d1, d2 = (x1 - mu1) * F.exp(-s1_hat), (x2 - mu2) * F.exp(-s2_hat)   # (x − μ)/σ
+    one_m_rho2 = 1.0 - rho * rho
+    Z = d1 * d1 + d2 * d2 - 2.0 * rho * d1 * d2
+    log_n = (-Z / (2.0 * one_m_rho2) - s1_hat - s2_hat - 0.5 * F.log(one_m_rho2)
+             - math.log(2 * math.pi))
+    a = F.log_softmax(pi_hat, -1) + log_n                        # log π_k + log N_k
+    log_mix = a[..., 0] - F.log_softmax(a, -1)[..., 0]           # log Σ_k exp(a_k), stably
+    pen = binary_cross_entropy_with_logits(e_hat, x3, reduction="none")
+    return _reduce(pen - log_mix, reduction)

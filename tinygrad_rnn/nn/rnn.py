@@ -32,8 +32,10 @@ from tinygrad_rnn.functions import cat, stack, where
 from tinygrad_rnn.modes import scope
 from tinygrad_rnn.nn.cells import (
     ACTIVATIONS,
+    check_coupled,
     check_gru_form,
     check_state,
+    coupled_lstm_step,
     gru_step,
     lstm_step,
     rnn_step,
@@ -50,6 +52,7 @@ class RNNBase(Module):
     """The shared machinery of RNN, LSTM and GRU (``mode`` picks the step)."""
 
     mode = "RNN"
+    coupled = False  # LSTM(coupled=True) sets it before __init__: 3 gate blocks, f = 1 − i
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
@@ -76,7 +79,7 @@ class RNNBase(Module):
         self.bidirectional, self.nonlinearity = bidirectional, nonlinearity
         self.peephole, self.fused = peephole, fused
         self.scope_name = name.lower()
-        G, H, k = GATES[self.mode], hidden_size, 1 / math.sqrt(hidden_size)
+        G, H, k = 3 if self.coupled else GATES[self.mode], hidden_size, 1 / math.sqrt(hidden_size)
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else H * self.num_directions
             for suffix in self._suffixes(layer):
@@ -220,9 +223,29 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    """LSTM: c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(c_t), gates i, f, g, o as in PyTorch."""
+    """LSTM: c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(c_t), gates i, f, g, o as in PyTorch.
+
+    ``coupled=True``: the coupled-gate LSTM of the notes (001 §4, "combining … the forget gate
+    and input gate into one update gate"): f = 1 − i, so c_t = (1 − i) ⊙ c_{t−1} + i ⊙ g. Each
+    layer's weight_ih/weight_hh/bias hold three blocks i, g, o (3·H rows; the forget rows are
+    dropped), so its state_dict does not load into torch.nn.LSTM. Not with peephole or fused.
+    """
 
     mode = "LSTM"
+
+    def __init__(self, *args, coupled: bool = False, **kwargs):
+        if coupled:  # read by RNNBase.__init__ for the parameter shapes
+            object.__setattr__(self, "coupled", True)
+        super().__init__(*args, **kwargs)
+        check_coupled(self, coupled, self.peephole, self.fused)
+
+    def _step(self, xw_t: Tensor, state: list, W_hh_T: Tensor, b_hh, peep) -> list:
+        if self.coupled:
+            return list(coupled_lstm_step(xw_t, state[0], state[1], W_hh_T))
+        return super()._step(xw_t, state, W_hh_T, b_hh, peep)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (", coupled=True" if self.coupled else "")
 
 
 class GRU(RNNBase):
