@@ -118,4 +118,7 @@ DEMOS: dict[str, Demo] = {
     "handwriting": Demo("demos.handwriting",
                 "an LSTM with a mixture-density output writes pen strokes of glyphs, then on request",
                 full_s=17, quick_s=6.5),
+    "one-to-many": Demo("demos.one_to_many",
+                "one input vector at t = 1, a whole sequence out: count on from the digit shown once",
+                full_s=1.5, quick_s=1),
 }
