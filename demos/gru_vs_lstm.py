@@ -60,13 +60,15 @@ class Regressor(nn.Module):
         return self.V(h).reshape(x.shape[0], x.shape[1])  # ŷ_t = V h_t + c at every step
 
 
-def run(cell, data, test, steps, hidden, device, batch=32, lr=0.01, reset_after=False):
+def fit(model, data, test, steps: int, device, desc: str, batch: int = 32, lr: float = 0.01,
+        seed: int = 0):
+    """Adam with norm clipping on batches drawn by ``seed`` (the same batches for every model
+    given the same seed); returns (losses, test MSE, seconds, number of parameters)."""
     x, y = data
-    model = Regressor(cell, hidden, reset_after).to(device)
     opt = tg.optim.Adam(model.parameters(), lr=lr)
-    rng = np.random.default_rng(0)  # the same batches for both cells
+    rng = np.random.default_rng(seed)
     losses, start = [], time.perf_counter()
-    for _ in progress(range(steps), desc=cell, leave=False):
+    for _ in progress(range(steps), desc=desc, leave=False):
         i = rng.choice(len(x), batch, replace=False)
         loss = F.mse_loss(model(tg.tensor(x[i], device=device)), tg.tensor(y[i], device=device))
         opt.zero_grad()
@@ -77,8 +79,13 @@ def run(cell, data, test, steps, hidden, device, batch=32, lr=0.01, reset_after=
     seconds = time.perf_counter() - start
     with tg.no_grad():
         pred = model(tg.tensor(test[0], device=device)).numpy()
-    n_params = sum(p.data.size for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     return losses, float(np.mean((pred - test[1]) ** 2)), seconds, n_params
+
+
+def run(cell, data, test, steps, hidden, device, batch=32, lr=0.01, reset_after=False):
+    model = Regressor(cell, hidden, reset_after).to(device)
+    return fit(model, data, test, steps, device, cell, batch, lr)
 
 
 def main(argv=None) -> Summary:

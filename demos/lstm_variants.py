@@ -25,16 +25,13 @@ less than ``TOLERANCE`` = 2 % of Var(m). Which one is best is printed, not claim
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.nn import functional as F
 
-from .common import Summary, parser, progress, save, setup, subplots
-from .gru_vs_lstm import memory_task
+from .common import Summary, parser, save, setup, subplots
+from .gru_vs_lstm import fit, memory_task
 
 TOLERANCE = 0.02  # (max − min test MSE) / Var(m) of the four variants: "similar performance"
 LEARNED = 0.10    # test MSE / Var(m) below this: the variant learned the task
@@ -63,23 +60,7 @@ def train(variant: str, data, test, steps: int, seed: int, device, batch: int = 
     """Adam on the same batches for every variant; returns (losses, test MSE, seconds, params)."""
     tg.manual_seed(seed)
     model = Regressor(variant).to(device)
-    opt = tg.optim.Adam(model.parameters(), lr=0.01)
-    x, y = data
-    rng = np.random.default_rng(seed)  # the same batches for all variants
-    losses, start = [], time.perf_counter()
-    for _ in progress(range(steps), desc=variant, leave=False):
-        i = rng.choice(len(x), batch, replace=False)
-        loss = F.mse_loss(model(tg.tensor(x[i], device=device)), tg.tensor(y[i], device=device))
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(loss.item())
-    seconds = time.perf_counter() - start
-    with tg.no_grad():
-        pred = model(tg.tensor(test[0], device=device)).numpy()
-    n_params = sum(p.numel() for p in model.parameters())
-    return losses, float(np.mean((pred - test[1]) ** 2)), seconds, n_params
+    return fit(model, data, test, steps, device, variant, batch=batch, seed=seed)
 
 
 def main(argv=None) -> Summary:
