@@ -149,6 +149,24 @@ def test_gallery_tanh_rnn_gradient_vanishes_where_the_lstm_one_does_not():
     assert g.to_dot(view="collapsed") == tanh_vs_lstm(T=30).to_dot(view="collapsed")
 
 
+def test_gallery_clockwork_slow_modules_skip_steps_and_scrn_context_keeps_its_gradient():
+    from tinygrad_rnn.blocks import block
+    from tinygrad_rnn.gallery import clockwork, scrn, state_grad_norm
+    g = clockwork(T=8, periods=(1, 2, 4))
+    steps = {k: sorted(n.step for n in g.nodes if n.name == f"module{k} T={T}")
+             for k, T in enumerate((1, 2, 4))}
+    assert steps == {0: list(range(1, 9)), 1: [1, 3, 5, 7], 2: [1, 5]}
+    drawing = block(g, None, True)
+    label = {b.key: b.label.split("\n")[0] for b in drawing.boxes}
+    slow = [(a.src, a.dst) for a in drawing.arrows if a.kind == "recurrent"
+            and label[a.src] == label[a.dst] == "module2 T=4"]
+    assert len(slow) == 1, "module2 (T=4): one arrow from its state at t=1 to its update at t=5"
+    stacked = [sorted(label[k] for k in stack) for stack in drawing.stacks]
+    assert stacked.count(["module0 T=1", "module1 T=2", "module2 T=4"]) == 2  # t=1, t=5: one row each
+    context = scrn(T=6)
+    assert state_grad_norm(context, "s_t", 1) > 100 * state_grad_norm(context, "h_t", 1)
+
+
 def test_committed_gallery_matches_the_code(monkeypatch):
     """graphs/*.dot are what `make graphs` writes today (regenerate them when this fails)."""
     monkeypatch.setenv("TINYGRAD_RNN_DEVICE", "cpu")  # drawn from the CPU's random stream

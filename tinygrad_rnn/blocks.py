@@ -207,7 +207,9 @@ def _stacks(arrows: list, step_of: dict, least: int = 3) -> list[list[str]]:
     from the pre-activation): drawn one above the other, so a step is one column wide."""
     sources: dict = {}
     for a in arrows:
-        if a.kind == "data" and a.src in step_of and step_of.get(a.dst) == step_of[a.src]:
+        # a source outside every step (a layer's x W_ihᵀ + b computed for all steps at once)
+        # counts too: a clockwork RNN's modules of one step all read it, and stack
+        if a.kind == "data" and a.dst in step_of and step_of.get(a.src, step_of[a.dst]) == step_of[a.dst]:
             sources.setdefault(a.dst, set()).add(a.src)
     groups: dict = {}
     for key, found in sources.items():

@@ -202,6 +202,46 @@ def recursive_net(tree: str = "((the cat) (sat down))"):
     return tg.graph(cost, messages=messages), per_node, model.W.grad.numpy()
 
 
+def clockwork(T: int = 8, periods=(1, 2, 4)) -> Graph:
+    """nn.ClockworkRNN(2, 3, periods) over T steps, one unit per module, L = Σ_t ‖h_t‖²:
+    module k updates only when (t − 1) mod T_k = 0, so module2 (T = 4) has a box at t = 1 and
+    t = 5 only, joined by one arrow across the steps between."""
+    tg.manual_seed(11)
+    model = nn.ClockworkRNN(2, len(periods), periods=periods).double()
+    h_0 = tg.full((1, 1, len(periods)), 0.1, dtype=F64, requires_grad=True, name="h_0")
+    out, _ = model(tg.randn(T, 1, 2, dtype=F64, name="x"), h_0)
+    loss = _loss_of(out)
+    return _captured(loss, loss)
+
+
+def scrn(T: int = 6, alpha: float = 0.95) -> Graph:
+    """nn.SCRN(2, 2, context_size=2, alpha) over T steps, the loss at the last step only,
+    L = ‖h_T‖² + ‖s_T‖²: the slow context s_t = (1 − α) B x_t + α s_{t−1} passes the gradient
+    back by α per step, the fast h_t = σ(P s_t + A x_t + R h_{t−1}) by σ′ R."""
+    tg.manual_seed(12)
+    model = nn.SCRN(2, 2, 2, alpha=alpha).double()
+    _, (h_n, s_n) = model(tg.randn(T, 1, 2, dtype=F64, name="x"))
+    loss = (h_n * h_n).sum() + (s_n * s_n).sum()
+    loss.name = "L"
+    return _captured(loss, loss)
+
+
+def skip_rnn(T: int = 6, skip: int = 2) -> Graph:
+    """nn.SkipRNN(2, 2, skip=d) over T steps, the loss at the last step only, L = ‖h_T‖²:
+    h_t = tanh(W_ih x_t + W_hh h_{t−1} + W_skip h_{t−d} + b), so h_{t−d} → h_t arrows jump."""
+    tg.manual_seed(13)
+    model = nn.SkipRNN(2, 2, skip=skip).double()
+    _, h_n = model(tg.randn(T, 1, 2, dtype=F64, name="x"))
+    loss = _loss_of(h_n)
+    return _captured(loss, loss)
+
+
+def state_grad_norm(g: Graph, name: str, step: int) -> float:
+    """‖∂L/∂name‖ at time step ``step`` (the named state's node, e.g. "s_t" at t = 1)."""
+    (n,) = [n for n in g.nodes if n.name == name and n.step == step]
+    return n.grad.norm
+
+
 def entries() -> list[tuple[str, Graph, dict]]:
     """(name, graph, to_dot options) for every picture of the gallery."""
     forward = tg.graph(notes_rnn()[0])
@@ -212,6 +252,7 @@ def entries() -> list[tuple[str, Graph, dict]]:
     tree, per_node, W_grad = recursive_net()
     node_norms = "  ".join(f"{k}: {float((g * g).sum()) ** 0.5:.4f}" for k, g in per_node)
     node_sum = sum(g for _, g in per_node)
+    context = scrn()
     return [
         ("rnn_unrolled_gradients", with_grads, dict(view=RNN_GRADIENTS_VIEW,
                                                     title=RNN_GRADIENTS_TITLE)),
@@ -247,6 +288,19 @@ def entries() -> list[tuple[str, Graph, dict]]:
             f"node: W composes at nodes 2, 5, 6; ‖∂C/∂W_node‖ {node_norms}; ‖Σ_nodes‖ = "
             f"{float((node_sum * node_sum).sum()) ** 0.5:.4f}, ‖W.grad‖ = "
             f"{float((W_grad * W_grad).sum()) ** 0.5:.4f}")),
+        ("clockwork_rnn", clockwork(), dict(
+            view="block", title="nn.ClockworkRNN(2, 3, periods=(1, 2, 4)) over 8 steps, one unit "
+            "per module: module k updates when (t−1) mod T_k = 0 and keeps its state otherwise, "
+            "so module2 (T=4) jumps t=1 → t=5 in one arrow")),
+        ("scrn", context, dict(
+            view="block", title="nn.SCRN(2, 2, context_size=2, α=0.95), loss at t=6 only: "
+            "going back, the slow context s_t = (1−α) B x_t + α s_{t−1} keeps its gradient "
+            f"(‖∂L/∂s_1‖ = {state_grad_norm(context, 's_t', 1):.2g}), the fast h_t loses it "
+            f"(‖∂L/∂h_1‖ = {state_grad_norm(context, 'h_t', 1):.2g})")),
+        ("skip_rnn", skip_rnn(), dict(
+            view="block", gradients=False, title="nn.SkipRNN(2, 2, skip=2): h_t hears h_{t−1} "
+            "(straight red arrows) and h_{t−2} (the arcs below), so a path back k steps needs "
+            "only ⌈k/2⌉ Jacobians")),
     ]
 
 

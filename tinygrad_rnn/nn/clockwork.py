@@ -78,21 +78,23 @@ class ClockworkRNN(SequenceLayer):
         xw = xw.reshape(T, B, H)
         W = self.weight_hh * self.block_mask()
         phi = ACTIVATIONS[self.nonlinearity]
-        h, outputs = states[0], []
+        g = len(self.periods)
+        # each module's state is its own tensor: a module that does not update keeps the very
+        # same node, so its next update reads the state of T_k steps back directly (the graph
+        # draws the slow modules skipping steps) — the same numbers as slicing h_{t−1}
+        states_k = [states[0][:, k * m:(k + 1) * m] for k in range(g)] if g > 1 else [states[0]]
+        outputs = []
         for t in range(1, T + 1):
             with scope(f"t={t}"):
                 on = set(self.active(t))
-                parts = []
-                for k in range(len(self.periods)):
+                # fastest first: module k reads the slower modules before they update this step
+                for k in sorted(on):  # hears itself and the slower modules: columns k·m onwards
                     block = slice(k * m, (k + 1) * m)
-                    if k in on:  # hears itself and the slower modules: columns k·m onwards
-                        z = xw[t - 1][:, block] + h[:, k * m:] @ W[block, k * m:].T
-                        part = phi(z)
-                        part.name = f"module{k}"
-                    else:
-                        part = h[:, block]
-                    parts.append(part)
-                h = cat(parts, axis=-1) if len(parts) > 1 else parts[0]
+                    heard = cat(states_k[k:], axis=-1) if k < g - 1 else states_k[k]
+                    part = phi(xw[t - 1][:, block] + heard @ W[block, k * m:].T)
+                    part.name = f"module{k} T={self.periods[k]}"
+                    states_k[k] = part
+                h = cat(states_k, axis=-1) if g > 1 else states_k[0]
                 h.name = "h_t"
             outputs.append(h)
         return outputs, [h]
