@@ -438,3 +438,33 @@ def test_init_of_an_integer_tensor_with_real_values_is_refused_not_truncated():
     assert t.tolist() == [1, 2, 3]
     tg.nn.init.constant_(t, 7)  # an integer value into an integer tensor is fine
     assert t.tolist() == [7, 7, 7]
+
+
+def test_backward_accumulates_into_the_existing_grad_in_place_like_torch():
+    w = tg.ones(3, requires_grad=True)
+    (w * 2).sum().backward()
+    opt = optim.SGD([w], lr=0.1)
+    opt.zero_grad(set_to_none=False)
+    kept = w.grad                        # a reference kept from before, as torch users do
+    (w * 3).sum().backward()
+    assert kept is w.grad and kept.tolist() == [3.0, 3.0, 3.0]
+    (w * 1).sum().backward()             # accumulation goes on in the same array
+    assert kept.tolist() == [4.0, 4.0, 4.0]
+    if TORCH is not None:
+        t = TORCH.ones(3, requires_grad=True)
+        (t * 2).sum().backward()
+        TORCH.optim.SGD([t], lr=0.1).zero_grad(set_to_none=False)
+        kept_t = t.grad
+        (t * 3).sum().backward()
+        (t * 1).sum().backward()
+        assert kept_t.tolist() == kept.tolist()
+
+
+def test_accumulating_into_a_grad_that_a_graph_saved_is_detected():
+    w = tg.ones(2, requires_grad=True)
+    (w * 2).sum().backward()
+    v = tg.ones(2, requires_grad=True)
+    y = (v * w.grad).sum()               # w.grad's values saved for y's backward
+    (w * 5).sum().backward()             # accumulates into w.grad in place
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()

@@ -32,7 +32,7 @@ from tinygrad_rnn.factored import FACTORED, ProductGrad, add_factored, multiply_
 from tinygrad_rnn.modes import _GradMode, state
 from tinygrad_rnn.ops import ARRAY_TYPES, raw, sum_to
 from tinygrad_rnn.tensor import FREED, Node, Tensor, Watch, reachable
-from tinygrad_rnn.writes import WRITES, check_not_written
+from tinygrad_rnn.writes import WRITES, check_not_written, mark_written
 
 # ---- the engine: _run, and the two ways in (backward, grad) ---------------------------------
 
@@ -234,11 +234,25 @@ def _apply_watch(node: Node, g, create_graph: bool, to_leaves: bool):
         if t is not None:
             if create_graph:
                 t.grad = _own(g) if t.grad is None else t.grad + g
-            else:
+            elif t.grad is None:
                 # a copy: one array may have reached several leaves (x + y sends g to both)
-                t.grad = Tensor._wrap(g.copy() if t.grad is None else
-                                      backend.ensure_array(t.grad.data + g))
+                t.grad = Tensor._wrap(g.copy())
+            else:
+                _accumulate(t, g)
     return g
+
+
+def _accumulate(t: Tensor, g) -> None:
+    """``t.grad += g`` in place, as PyTorch accumulates: a reference to ``t.grad`` kept from
+    before (e.g. after ``zero_grad(set_to_none=False)``) sees the sum. A gradient that is a
+    recorded tensor, or an array of another kind, shape or dtype, is replaced by the sum."""
+    old = t.grad.data
+    if (t.grad._node is None and type(old) is type(g) and old.shape == g.shape
+            and old.dtype == g.dtype and getattr(old.flags, "writeable", True)):
+        old += g
+        mark_written(old)  # a graph that saved this gradient's values raises at its backward
+    else:
+        t.grad = Tensor._wrap(backend.ensure_array(old + g))
 
 
 def _check_hook_result(hook, result, node: Node):
