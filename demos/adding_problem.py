@@ -59,23 +59,32 @@ def evaluate(model: AddingModel, x: tg.Tensor, y: tg.Tensor) -> float:
         return F.mse_loss(model(x), y).item()
 
 
-def train(kind: str, length: int, steps: int, batch: int, seed: int, test, device=None,
-          eval_every: int = 50):
-    """Adam with norm clipping 1.0 on fresh batches; returns [(step, test MSE)] and seconds."""
-    tg.manual_seed(seed)
-    model = AddingModel(kind, HIDDEN).to(device)
-    opt = tg.optim.Adam(model.parameters(), lr=MODELS[kind])
-    curve = [(0, evaluate(model, *test))]
-    start = time.perf_counter()
-    for step in progress(range(1, steps + 1), desc=f"{kind:8} T={length}", leave=False):
+def fit(model, opt, length: int, steps: int, batch: int, seed: int, device, evaluate, every: int,
+        desc: str) -> list:
+    """Train on fresh adding-problem batches (norm clipping 1.0); returns [(step, evaluate())]
+    at step 0, every ``every`` steps and at the end. clockwork-scrn trains through it too."""
+    curve = [(0, evaluate())]
+    for step in progress(range(1, steps + 1), desc=desc, leave=False):
         xb, yb = adding_problem(batch, length, seed=10_000 * seed + step)
         loss = F.mse_loss(model(tg.tensor(xb, device=device)), tg.tensor(yb, device=device))
         opt.zero_grad()
         loss.backward()
         clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        if step % eval_every == 0 or step == steps:
-            curve.append((step, evaluate(model, *test)))
+        if step % every == 0 or step == steps:
+            curve.append((step, evaluate()))
+    return curve
+
+
+def train(kind: str, length: int, steps: int, batch: int, seed: int, test, device=None,
+          eval_every: int = 50):
+    """Adam with norm clipping 1.0 on fresh batches; returns [(step, test MSE)] and seconds."""
+    tg.manual_seed(seed)
+    model = AddingModel(kind, HIDDEN).to(device)
+    opt = tg.optim.Adam(model.parameters(), lr=MODELS[kind])
+    start = time.perf_counter()
+    curve = fit(model, opt, length, steps, batch, seed, device, lambda: evaluate(model, *test),
+                eval_every, f"{kind:8} T={length}")
     return curve, time.perf_counter() - start
 
 

@@ -26,10 +26,10 @@ import time
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
-from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.tasks.adding import BASELINE_MSE, adding_problem
 
-from .common import Summary, parser, progress, pyplot, save, setup
+from .adding_problem import fit
+from .common import Summary, parser, pyplot, save, setup
 
 MODELS = ["tanh RNN", "Clockwork RNN", "SCRN", "Skip RNN", "LSTM"]
 
@@ -76,16 +76,8 @@ def train(kind: str, length: int, steps: int, batch: int, seed: int, test, devic
         with tg.no_grad():
             return F.mse_loss(model(test[0]), test[1]).item()
 
-    curve, start = [(0, evaluate())], time.perf_counter()
-    for step in progress(range(1, steps + 1), desc=f"{kind:13} T={length}", leave=False):
-        xb, yb = adding_problem(batch, length, seed=10_000 * seed + step)
-        loss = F.mse_loss(model(tg.tensor(xb, device=device)), tg.tensor(yb, device=device))
-        opt.zero_grad()
-        loss.backward()
-        clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if step % every == 0 or step == steps:
-            curve.append((step, evaluate()))
+    start = time.perf_counter()
+    curve = fit(model, opt, length, steps, batch, seed, device, evaluate, every, f"{kind:13} T={length}")
     return model, curve, time.perf_counter() - start
 
 

@@ -159,12 +159,7 @@ class Tensor:
         ``torch.as_tensor`` does when nothing needs converting. From user data, ``tg.tensor``
         copies and ``tg.from_numpy`` shares memory after checking the array.
         """
-        t = _new(Tensor)
-        t.data = array
-        t.grad = None
-        t._node = None
-        t._name = None
-        return t
+        return Tensor._wrap(array)
 
     @staticmethod
     def _wrap(data, node=None) -> Tensor:
