@@ -320,14 +320,14 @@ def _as_matrices(g, x, y):
     return g
 
 
-def _matmul_dx(g, out, x, y):                                 # dX = G Yᵀ
+def _matmul_dx(g, out, x, y, packed=None):                    # dX = G Yᵀ
     if x.ndim == 2 and y.ndim == 2:
         return _mm(g, y.T)
     dx = _mm(_as_matrices(g, x, y), _mT(y) if y.ndim > 1 else y.reshape((1, -1)))
     return dx.reshape(dx.shape[:-2] + dx.shape[-1:]) if x.ndim == 1 else dx
 
 
-def _matmul_dy(g, out, x, y):                                 # dY = Xᵀ G
+def _matmul_dy(g, out, x, y, packed=None):                    # dY = Xᵀ G
     if x.ndim == 2 and y.ndim == 2:
         if ProductGrad.stacks(x, g) and type(x) in ARRAY_TYPES and type(g) in ARRAY_TYPES:
             return ProductGrad(x, g)  # summed with the other steps' products (not Tensors)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-from tinygrad_rnn import fused
+from tinygrad_rnn import fused, packed
 from tinygrad_rnn.creation import zeros
 from tinygrad_rnn.errors import DTypeError, ShapeError
 from tinygrad_rnn.functions import relu, tanh
@@ -40,15 +40,16 @@ ACTIVATIONS = {"tanh": tanh, "relu": relu}  # the functions, not Tensor's method
 _named = Tensor.named  # the steps below call it as a function: _named(t, name) is t.named(name)
 
 
-def rnn_step(xw: Tensor, h_prev: Tensor, W_hh_T: Tensor, nonlinearity: str = "tanh") -> Tensor:
+def rnn_step(xw: Tensor, h_prev: Tensor, W_hh_T: Tensor | packed.Packed,
+             nonlinearity: str = "tanh") -> Tensor:
     """h_t = φ(xw_t + h_{t−1} W_hhᵀ), xw_t = x_t W_ihᵀ + b_ih + b_hh."""
-    return _named(ACTIVATIONS[nonlinearity](xw + h_prev @ W_hh_T), "h_t")
+    return _named(ACTIVATIONS[nonlinearity](xw + packed.matmul(h_prev, W_hh_T)), "h_t")
 
 
-def lstm_step(xw: Tensor, h_prev: Tensor, c_prev: Tensor, W_hh_T: Tensor,
+def lstm_step(xw: Tensor, h_prev: Tensor, c_prev: Tensor, W_hh_T: Tensor | packed.Packed,
               peephole: tuple | None = None, use_fused: bool = False) -> tuple[Tensor, Tensor]:
     """One LSTM step from xw_t = x_t W_ihᵀ + b_ih + b_hh; returns (h_t, c_t)."""
-    gates = xw + h_prev @ W_hh_T
+    gates = xw + packed.matmul(h_prev, W_hh_T)
     H = h_prev.shape[-1]
     if use_fused and peephole is None:
         c = _named(fused.lstm_cell_state(gates, c_prev), "c_t")
@@ -67,7 +68,7 @@ def lstm_step(xw: Tensor, h_prev: Tensor, c_prev: Tensor, W_hh_T: Tensor,
     return _named(o * c.tanh(), "h_t"), c
 
 
-def coupled_lstm_step(xw: Tensor, h_prev: Tensor, c_prev: Tensor, W_hh_T: Tensor
+def coupled_lstm_step(xw: Tensor, h_prev: Tensor, c_prev: Tensor, W_hh_T: Tensor | packed.Packed
                       ) -> tuple[Tensor, Tensor]:
     """One coupled-gate LSTM step from xw_t = x_t W_ihᵀ + b_ih + b_hh with three gate blocks
     i, g, o; returns (h_t, c_t). The forget gate is not learnt but tied to the input gate:
@@ -77,7 +78,7 @@ def coupled_lstm_step(xw: Tensor, h_prev: Tensor, c_prev: Tensor, W_hh_T: Tensor
     so the cell writes exactly as much as it clears (c_t is a convex mix of c_{t−1} and g).
     1 − σ(z) = σ(−z): it equals a standard LSTM whose forget rows are the negated input rows.
     """
-    gates = xw + h_prev @ W_hh_T
+    gates = xw + packed.matmul(h_prev, W_hh_T)
     H = h_prev.shape[-1]
     z_i, z_g, z_o = (gates[..., k * H:(k + 1) * H] for k in range(3))
     i = _named(z_i.sigmoid(), "input_gate")
@@ -96,13 +97,13 @@ def check_coupled(module: Module, coupled: bool, peephole: bool, fused: bool) ->
                          f"use {'peephole' if peephole else 'fused'}=False with coupled=True")
 
 
-def gru_step(xw: Tensor, h_prev: Tensor, W_hh_T: Tensor, b_hh: Tensor | None,
+def gru_step(xw: Tensor, h_prev: Tensor, W_hh_T: Tensor | packed.Packed, b_hh: Tensor | None,
              use_fused: bool = False, reset_after: bool = True) -> Tensor:
     """One GRU step from xw_t = x_t W_ihᵀ + b_ih (b_hh stays inside r ⊙ (·) for n unless
     ``reset_after=False``: then n = tanh(W_in x + b_in + W_hn (r ⊙ h_{t−1}) + b_hn))."""
     if not reset_after:
-        return _gru_step_reset_before(xw, h_prev, W_hh_T, b_hh)
-    gh = h_prev @ W_hh_T
+        return _gru_step_reset_before(xw, h_prev, packed.unpacked(W_hh_T), b_hh)
+    gh = packed.matmul(h_prev, W_hh_T)
     if b_hh is not None:
         gh = gh + b_hh
     if use_fused:

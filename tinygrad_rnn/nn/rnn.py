@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-from tinygrad_rnn import backend
+from tinygrad_rnn import backend, packed
 from tinygrad_rnn.creation import zeros
 from tinygrad_rnn.errors import ShapeError
 from tinygrad_rnn.functions import cat, stack, where
@@ -153,7 +153,7 @@ class RNNBase(Module):
             if self.mode != "GRU":  # b_hh is additive too; GRU keeps it inside r ⊙ (·)
                 xw = xw + getattr(self, f"bias_hh{suffix}")
         xw = xw.reshape(T, B, xw.shape[-1])
-        W_hh_T = W_hh.T
+        W_hh_T = packed.pack(W_hh.T, rows=B, uses=T)  # copied once, read at every step
         b_hh = getattr(self, f"bias_hh{suffix}") if self.bias and self.mode == "GRU" else None
         peep = (tuple(getattr(self, f"weight_c{g}{suffix}") for g in "ifo")
                 if self.peephole else None)
