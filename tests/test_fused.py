@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import needs_cuda
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import fused
@@ -127,3 +128,48 @@ def test_fused_layer_at_saturated_pre_activations_is_finite_and_silent(mode, dev
             np.testing.assert_array_equal(b, a)
         else:
             np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+# ---- the CPU fast path: activations saved by the forward, not recomputed in backward -----------
+
+
+@pytest.mark.parametrize("which", ["lstm", "gru"])
+def test_cpu_backward_reuses_the_forward_activations(which, monkeypatch):
+    from tinygrad_rnn import ops
+    B, H = 3, 5
+    shapes = [(B, 4 * H), (B, H)] if which == "lstm" else [(B, 3 * H), (B, 3 * H), (B, H)]
+    inputs = _inputs(shapes, "cpu")
+    out = sum(lstm_fused(*inputs)) if which == "lstm" else fused.gru_cell(*inputs)
+    calls = []
+    for op in (ops.SIGMOID, ops.TANH):
+        monkeypatch.setattr(op, "forward", lambda x, f=op.forward: calls.append(1) or f(x))
+    out.sum().backward()
+    assert calls == []  # σ and tanh were computed once, in forward
+    assert all(x.grad is not None for x in inputs)
+
+
+def test_fused_gru_backward_twice_with_retain_graph():
+    gx, gh, h = _inputs([(2, 9), (2, 9), (2, 3)], "cpu", seed=7)
+    out = fused.gru_cell(gx, gh, h)
+    w = tg.tensor(np.random.default_rng(8).standard_normal((2, 3)))
+    (out * w).sum().backward(retain_graph=True)
+    first = [x.grad.numpy().copy() for x in (gx, gh, h)]
+    (out * (w * 2)).sum().backward()  # accumulates 2 × the first gradients
+    for x, g in zip((gx, gh, h), first):
+        np.testing.assert_allclose(x.grad.numpy(), 3 * g, rtol=1e-12)
+
+
+def test_fused_under_no_grad_records_nothing():
+    gates, c = _inputs([(2, 12), (2, 3)], "cpu", seed=9)
+    with tg.no_grad():
+        h, c2 = lstm_fused(gates, c)
+    assert h._node is None and c2._node is None
+    np.testing.assert_array_equal(h.numpy(), lstm_reference(gates, c)[0].numpy())
+
+
+@needs_cuda
+def test_fused_gru_refuses_mixed_devices_by_name():
+    gx, gh = _inputs([(2, 9), (2, 9)], "cpu", seed=3)
+    h = _inputs([(2, 3)], "cuda", seed=3)[0]
+    with pytest.raises(tg.DeviceError, match="gru_cell: tensors on different devices"):
+        fused.gru_cell(gx, gh, h)

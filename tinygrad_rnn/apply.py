@@ -42,6 +42,8 @@ def apply(op: Op, *inputs, **attrs) -> Tensor:
     except (ValueError, IndexError, TypeError) as err:
         raise _op_error(op, inputs, attrs, err) from None
     if type(out) not in ARRAY_TYPES:
+        if type(out) is WithSaved:
+            return _record_with_saved(op, inputs, arrays, attrs, out)
         out = backend.ensure_array(out)
     parents = [x._node if isinstance(x, Tensor) and x._node is not None else x for x in inputs]
     if not state().grad_enabled or not any(type(p) is Node for p in parents):
@@ -64,6 +66,8 @@ def apply1(op: Op, x, attrs: dict = NO_ATTRS) -> Tensor:
     except (ValueError, IndexError, TypeError) as err:
         raise _op_error(op, (x,), attrs, err) from None
     if type(out) not in ARRAY_TYPES:
+        if type(out) is WithSaved:
+            return _record_with_saved(op, (x,), (xd,), attrs, out)
         out = backend.ensure_array(out)
     parent = x._node
     if parent is None or not state().grad_enabled:
@@ -90,6 +94,8 @@ def apply2(op: Op, x, y, attrs: dict = NO_ATTRS) -> Tensor:
     except (ValueError, IndexError, TypeError) as err:
         raise _op_error(op, (x, y), attrs, err) from None
     if type(out) not in ARRAY_TYPES:
+        if type(out) is WithSaved:
+            return _record_with_saved(op, (x, y), (xd, yd), attrs, out)
         out = backend.ensure_array(out)
     px = x._node if x_is_t else None
     py = y._node if y_is_t else None
@@ -98,6 +104,31 @@ def apply2(op: Op, x, y, attrs: dict = NO_ATTRS) -> Tensor:
     saved = (out if op.save_out else None, xd, yd) if op.save_in else \
         (out, None, None) if op.save_out else _NONE3
     parents = (x if px is None else px, y if py is None else py)
+    return record(op, parents, saved, attrs, out)
+
+
+class WithSaved:
+    """What a forward returns to keep more for its VJPs than its inputs and output (PyTorch's
+    ``ctx.save_for_backward``): the output, and ``extra`` arrays that every VJP of the node
+    receives after the saved inputs, ``vjp(g, out, *inputs, *extra)``. A fused step keeps its
+    gate activations this way instead of recomputing them in backward. Under ``create_graph``
+    the VJPs get no extras (they are constants, not differentiable functions of the inputs)
+    and must recompute from the inputs."""
+
+    __slots__ = ("out", "extra")
+
+    def __init__(self, out, *extra):
+        self.out, self.extra = out, extra
+
+
+def _record_with_saved(op: Op, inputs, arrays, attrs: dict, result: WithSaved) -> Tensor:
+    out = result.out
+    parents = tuple(x._node if isinstance(x, Tensor) and x._node is not None else x
+                    for x in inputs)
+    if not state().grad_enabled or not any(type(p) is Node for p in parents):
+        return Tensor._wrap(out)
+    saved = (out if op.save_out else None,
+             *(arrays if op.save_in else [None] * len(arrays)), *result.extra)
     return record(op, parents, saved, attrs, out)
 
 
