@@ -60,6 +60,8 @@ graphs: $(VENV)/.demo-installed dot
 bench: $(VENV)/.test-installed dot
 	$(PY) benchmarks/bench_lstm.py
 	$(PY) benchmarks/bench_nn.py --configs S M L --repeats 5 --clock cpu --memory
+	$(PY) benchmarks/bench_nn.py --configs S M L --modes LSTM --repeats 5 --clock cpu --memory --fused
+	$(PY) benchmarks/bench_chain.py
 	$(PY) benchmarks/bench_products.py --hidden 100
 	$(PY) benchmarks/bench_render.py
 
