@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from tinygrad_rnn import backend
 from tinygrad_rnn.apply import WithSaved, apply, apply2
-from tinygrad_rnn.errors import DeviceError
+from tinygrad_rnn.errors import DeviceError, DTypeError
 from tinygrad_rnn.factored import IndexedGrad
 from tinygrad_rnn.functions import cat
 from tinygrad_rnn.ops import SIGMOID, TANH, Op
@@ -273,12 +273,22 @@ def _output_c_saved(dh, gates, c, o, tc):
     return dh * o * (1 - tc * tc)
 
 
-def _gru_grads_saved(dh, h_prev, r, z, n, hn, memo):
-    """(dr, dz, dn) once per node: the node's three VJPs get the same ``dh``."""
-    if not memo or memo[0] is not dh:
-        dn = (dh - dh * z) * (1 - n * n)
-        memo[:] = [dh, dn * hn * r * (1 - r), dh * (h_prev - n) * z * (1 - z), dn]
-    return memo[1:]
+def _gru_grads_saved(dh, h_prev, r, z, n, hn, memo, last: bool = False):
+    """(dr, dz, dn) once per node: the gx and gh VJPs of one backward get the same ``dh``.
+
+    The memo is trusted only for the same array with the same values: a later backward
+    (retain_graph) may pass the same array refilled, e.g. one grad_outputs buffer reused for
+    the rows of a Jacobian. The gh VJP (``last``) empties it, so nothing stays held."""
+    cached = memo[0] if memo else None  # one tuple, read once (another thread may replace it)
+    if cached is not None and cached[0] is dh and (cached[1] == dh).all():  # NaN: recomputed
+        if last:
+            memo.clear()
+        return cached[2:]
+    dn = (dh - dh * z) * (1 - n * n)
+    grads = dn * hn * r * (1 - r), dh * (h_prev - n) * z * (1 - z), dn
+    if not last:
+        memo[:] = [(dh, dh.copy(), *grads)]
+    return grads
 
 
 def _gru_gx_saved(dh, gx, gh, h_prev, r, z, n, hn, memo):
@@ -287,7 +297,7 @@ def _gru_gx_saved(dh, gx, gh, h_prev, r, z, n, hn, memo):
 
 
 def _gru_gh_saved(dh, gx, gh, h_prev, r, z, n, hn, memo):
-    dr, dz, dn = _gru_grads_saved(dh, h_prev, r, z, n, hn, memo)
+    dr, dz, dn = _gru_grads_saved(dh, h_prev, r, z, n, hn, memo, last=True)
     return backend.xp_of(dh).concatenate([dr, dz, dn * r], axis=-1)
 
 
@@ -351,4 +361,8 @@ def gru_cell(gx: Tensor, gh: Tensor, h_prev: Tensor) -> Tensor:
     if not gx.device == gh.device == h_prev.device:
         raise DeviceError(f"gru_cell: tensors on different devices ({gx.device}, {gh.device}, "
                           f"{h_prev.device}); move them with .to()")
+    if not gx.dtype == gh.dtype == h_prev.dtype:  # apply does not promote three operands
+        raise DTypeError(f"gru_cell: tensors of different dtypes ({gx.dtype}, {gh.dtype}, "
+                         f"{h_prev.dtype}) mixed; this would silently change precision. "
+                         f"Convert them with .float() or .double()")
     return apply(GRU_CELL, gx, gh, h_prev)
