@@ -297,3 +297,25 @@ def test_no_packing_on_cuda_and_the_cpu_numbers(mode, fused_, monkeypatch):
     assert len(calls) == 9
     for a, b in zip(results["cuda"], results["cpu"]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_a_graph_kept_after_backward_does_not_keep_the_packed_copy(monkeypatch):
+    # every step's node held {"packed": copy} as its attribute, and nodes outlive backward:
+    # keeping the losses (losses.append(loss)) kept a copy of W_hh per layer call, 4 MiB each
+    # for a 512-unit LSTM (43 MiB after 10 steps against 3 MiB unpacked)
+    import gc
+    import weakref
+
+    from tinygrad_rnn import backend
+    copies = []
+    original = backend.c_contiguous
+    monkeypatch.setattr(backend, "c_contiguous",
+                        lambda a: copies.append(original(a)) or copies[-1])
+    layer, x = nn.LSTM(3, 5), tg.tensor(np.random.default_rng(0).standard_normal((8, 4, 3)))
+    out, _ = layer(x.float())
+    loss = (out * out).sum()
+    assert len(copies) == 1
+    copy = weakref.ref(copies.pop())
+    loss.backward()
+    gc.collect()
+    assert copy() is None and loss._node is not None  # the graph is kept, the copy is not

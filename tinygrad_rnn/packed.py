@@ -34,10 +34,16 @@ MIN_USES = 8    # fewer steps than this and the copy may cost more than they sav
 
 class Packed(NamedTuple):
     """W_hhᵀ as a layer's steps use it: the tensor (what the graph records) and a C-contiguous
-    copy of its array (what the forward products read), or None where packing does not pay."""
+    copy of its array (what the forward products read), or None where packing does not pay.
+
+    The steps' nodes share one attribute dict holding the copy, emptied after the last of the
+    ``uses`` products: backward reads the view, so a graph kept after its backward (a list of
+    losses) does not keep a copy of W_hh per layer call."""
 
     tensor: Tensor
     array: object
+    attrs: dict | None = None   # {"packed": array} until the last product, then {}
+    left: list | None = None    # [products still to come]
 
 
 def pack(W_T: Tensor, rows: int, uses: int) -> Packed:
@@ -46,7 +52,8 @@ def pack(W_T: Tensor, rows: int, uses: int) -> Packed:
     if (rows < MIN_ROWS or uses < MIN_USES or a.ndim != 2 or a.flags.c_contiguous
             or backend.device_of(a) != "cpu"):
         return Packed(W_T, None)
-    return Packed(W_T, backend.c_contiguous(a))
+    array = backend.c_contiguous(a)
+    return Packed(W_T, array, {"packed": array}, [uses])
 
 
 def _forward(x, y, packed):
@@ -62,9 +69,14 @@ def matmul(x: Tensor, W_T: Tensor | Packed) -> Tensor:
     whose contiguous copy the forward multiplies by; the values are the same)."""
     if type(W_T) is not Packed:
         return x @ W_T
-    if W_T.array is None or type(x.data) is not type(W_T.array) or x.dtype != W_T.array.dtype:
-        return x @ W_T.tensor  # unpacked, or operands the plain product promotes or refuses
-    return apply2(MATMUL_PACKED, x, W_T.tensor, {"packed": W_T.array})
+    attrs = W_T.attrs
+    if not attrs or type(x.data) is not type(W_T.array) or x.dtype != W_T.array.dtype:
+        return x @ W_T.tensor  # unpacked (or used up), or operands the plain product promotes
+    out = apply2(MATMUL_PACKED, x, W_T.tensor, attrs)
+    W_T.left[0] -= 1
+    if W_T.left[0] <= 0:
+        attrs.clear()  # the last product: no node needs the copy any more
+    return out
 
 
 def unpacked(W_T: Tensor | Packed) -> Tensor:
