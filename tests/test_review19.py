@@ -74,10 +74,6 @@ def test_fused_gru_cell_refuses_mixed_dtypes():
 
 
 @needs_cuda
-@pytest.mark.xfail(strict=True, reason="the CUDA backward kernel's result is shared by the "
-                   "node's VJPs through fused._last, keyed by array identity: a second backward "
-                   "(retain_graph) with the same grad array refilled reuses the first result. "
-                   "Checking the values would cost a device sync per node; not fixed here")
 @pytest.mark.parametrize("which", ["lstm", "gru"])
 def test_fused_cuda_second_backward_reads_a_refilled_grad_buffer(which):
     rng = np.random.default_rng(0)
@@ -319,3 +315,22 @@ def test_a_graph_kept_after_backward_does_not_keep_the_packed_copy(monkeypatch):
     loss.backward()
     gc.collect()
     assert copy() is None and loss._node is not None  # the graph is kept, the copy is not
+
+
+def test_fused_primitives_refuse_numbers_by_name():
+    gx = tg.zeros(2, 9)
+    with pytest.raises(TypeError, match="gru_cell takes Tensors, got float"):
+        fused.gru_cell(gx, gx, 1.0)
+    with pytest.raises(TypeError, match="lstm_cell_state takes Tensors, got int"):
+        fused.lstm_cell_state(tg.zeros(2, 12), 0)
+
+
+def test_the_notes_gru_does_not_pack_what_it_slices(monkeypatch):
+    from tinygrad_rnn import packed
+    packs = []
+    monkeypatch.setattr(packed.backend, "c_contiguous", lambda a: packs.append(a) or a.copy())
+    x = tg.randn(9, 5, 3)
+    tg.nn.GRU(3, 4, reset_after=False)(x)
+    assert packs == []
+    tg.nn.GRU(3, 4)(x)
+    assert len(packs) == 1

@@ -195,7 +195,10 @@ def _root_grad(t: Tensor, grad, create_graph: bool):
                          f"{tuple(t.shape)}")
     if grad.dtype != t.dtype:
         grad = Tensor._wrap(grad.data.astype(t.dtype), grad._node)
-    return grad if create_graph else grad.data
+    # a copy: every gradient a VJP sees is then an array of this backward pass, so a fused
+    # op's VJPs may share work through the identity of their g (a caller may refill its
+    # buffer between two passes, e.g. Jacobian rows)
+    return grad if create_graph else grad.data.copy()
 
 
 def _as_list(x) -> list:

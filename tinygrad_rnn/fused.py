@@ -208,19 +208,23 @@ def _gru_fw(gx, gh, h_prev):
     return WithSaved(n + z * (h_prev - n), r, z, n, hn, [])
 
 
-_last = [None, None]  # (key, gradients): one backward kernel serves every input's VJP
+# (key, gradients): one backward kernel serves every input's VJP of a node. Keyed by identity:
+# within one backward pass the node's VJPs get the same g, and no two passes share a g array
+# (autograd copies a caller's root gradient)
+_last = [(None, None)]
 
 
 def _cuda_grads(name, inputs, grad, shapes):
     """Run a backward kernel once per node; it writes every input gradient at once."""
     key = (name, grad, *inputs)
-    if _last[0] is not None and len(_last[0]) == len(key) and \
-            all(a is b for a, b in zip(_last[0], key)):
-        return _last[1]
+    last_key, last_outs = _last[0]  # one read: another thread may replace the pair meanwhile
+    if last_key is not None and len(last_key) == len(key) and \
+            all(a is b for a, b in zip(last_key, key)):
+        return last_outs
     xp = backend.xp_of(grad)
     outs = [xp.empty(s, dtype=grad.dtype) for s in shapes]
     _kernel(name)(*[xp.ascontiguousarray(a) for a in inputs], grad, grad.shape[-1], *outs)
-    _last[0], _last[1] = key, outs  # holding the key keeps its arrays alive, so `is` is safe
+    _last[0] = (key, outs)  # holding the key keeps its arrays alive, so `is` is safe
     return outs
 
 
@@ -335,6 +339,9 @@ GRU_CELL = Op("gru_cell", _gru_fw,
 
 
 def _check(name: str, gates, state, blocks: int) -> None:
+    for x in (gates, state):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name} takes Tensors, got {type(x).__name__}")
     H = state.shape[-1]
     if gates.shape[-1] != blocks * H or gates.shape[:-1] != state.shape[:-1]:
         raise ValueError(f"{name}: gates of shape {tuple(gates.shape)} do not fit a state of shape "

@@ -153,7 +153,9 @@ class RNNBase(Module):
             if self.mode != "GRU":  # b_hh is additive too; GRU keeps it inside r ⊙ (·)
                 xw = xw + getattr(self, f"bias_hh{suffix}")
         xw = xw.reshape(T, B, xw.shape[-1])
-        W_hh_T = packed.pack(W_hh.T, rows=B, uses=T)  # copied once, read at every step
+        W_hh_T = W_hh.T
+        if self.mode != "GRU" or getattr(self, "reset_after", True):  # the notes' GRU slices it
+            W_hh_T = packed.pack(W_hh_T, rows=B, uses=T)  # copied once, read at every step
         b_hh = getattr(self, f"bias_hh{suffix}") if self.bias and self.mode == "GRU" else None
         peep = (tuple(getattr(self, f"weight_c{g}{suffix}") for g in "ifo")
                 if self.peephole else None)
