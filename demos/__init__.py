@@ -96,7 +96,7 @@ DEMOS: dict[str, Demo] = {
                 full_s=69, quick_s=6.4),
     "learning-rate-dilemma": Demo("demos.learning_rate_dilemma",
                 "on the w^1000 cliff no one learning rate serves plateau and cliff; clipping does",
-                full_s=65, quick_s=3.4),
+                full_s=1.6, quick_s=1.3),
     "lstm-exploding": Demo("demos.lstm_exploding",
                 "an open forget gate stops the LSTM's gradient vanishing — and lets it explode",
                 full_s=3.6, quick_s=0.8),
