@@ -137,9 +137,57 @@ def save(fig, out: str, name: str, summary: Summary | None = None) -> str:
 
 
 def progress(iterable, **kw):
-    """A tqdm progress bar (on stderr) when tqdm is installed, else the plain iterable."""
+    """A tqdm progress bar (on stderr) when tqdm is installed, else the plain iterable (and in a
+    worker process of :func:`run_jobs`, whose bars would overwrite each other)."""
+    if _IN_WORKER:
+        return iterable
     try:
         from tqdm import tqdm
     except ImportError:
         return iterable
     return tqdm(iterable, **kw)
+
+
+_IN_WORKER = False  # set in the worker processes of run_jobs: their progress bars stay off
+
+
+def workers(device=None) -> int:
+    """How many processes :func:`run_jobs` uses: one per CPU core this process may run on, or
+    $TINYGRAD_RNN_WORKERS; 1 on a GPU (a CUDA context does not survive a fork) and in a worker."""
+    from tinygrad_rnn.backend import default_device
+    if _IN_WORKER or (device or default_device()).split(":")[0] != "cpu":
+        return 1
+    env = os.environ.get("TINYGRAD_RNN_WORKERS")
+    if env:
+        return max(1, int(env))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _start_worker() -> None:
+    global _IN_WORKER
+    _IN_WORKER = True
+
+
+def run_jobs(fn, jobs: list, device=None, desc: str | None = None) -> list:
+    """``[fn(*job) for job in jobs]``, the jobs spread over :func:`workers` processes.
+
+    For a demo that trains several independent models (other architectures, other seeds): each
+    job seeds itself (``tg.manual_seed``) and draws its own data, so its numbers are the same in
+    any process and any order, and the results come back in the order of ``jobs``. ``fn`` must
+    be a module-level function and the jobs' arguments plain data (NumPy arrays, numbers): they
+    are pickled to the worker. One worker (a GPU, one core) runs them here, one after the other.
+    """
+    n = min(workers(device), len(jobs))
+    if n <= 1:
+        return [fn(*job) for job in (progress(jobs, desc=desc, leave=False) if desc else jobs)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    # fork: the workers start at once with the demo already imported (spawn re-imports it)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(method),
+                             initializer=_start_worker) as pool:
+        futures = [pool.submit(fn, *job) for job in jobs]
+        if desc:
+            for _ in progress(as_completed(futures), total=len(futures), desc=desc, leave=False):
+                pass
+        return [f.result() for f in futures]
