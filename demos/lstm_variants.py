@@ -30,7 +30,7 @@ import numpy as np
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 
-from .common import Summary, parser, save, setup, subplots
+from .common import Summary, parser, run_jobs, save, setup, subplots
 from .gru_vs_lstm import fit, memory_task
 
 TOLERANCE = 0.02  # (max − min test MSE) / Var(m) of the four variants: "similar performance"
@@ -75,7 +75,8 @@ def main(argv=None) -> Summary:
     test = memory_task(500, length, seed=args.seed + 1000)
     var = float(test[1].var())
     print(f"memory task, T = {length}: Adam 0.01, batch 32, {steps} steps each, same batches")
-    results = {v: train(v, data, test, steps, args.seed, args.device) for v in VARIANTS}
+    results = dict(zip(VARIANTS, run_jobs(train, [(v, data, test, steps, args.seed, args.device)
+                                                  for v in VARIANTS], args.device)))
     print(f"\n{'':15s}{'hidden':>7s}{'params':>8s}{'test MSE':>10s}{'/ Var(m)':>10s}"
           f"{'last-50 train':>15s}{'seconds':>9s}")
     for v, (losses, mse, sec, n) in results.items():
