@@ -168,14 +168,16 @@ def _start_worker() -> None:
     _IN_WORKER = True
 
 
-def run_jobs(fn, jobs: list, device=None, desc: str | None = None) -> list:
+def run_jobs(fn, jobs: list, device=None, desc: str | None = None, cost: list | None = None) -> list:
     """``[fn(*job) for job in jobs]``, the jobs spread over :func:`workers` processes.
 
     For a demo that trains several independent models (other architectures, other seeds): each
-    job seeds itself (``tg.manual_seed``) and draws its own data, so its numbers are the same in
-    any process and any order, and the results come back in the order of ``jobs``. ``fn`` must
-    be a module-level function and the jobs' arguments plain data (NumPy arrays, numbers): they
-    are pickled to the worker. One worker (a GPU, one core) runs them here, one after the other.
+    job seeds itself (``tg.manual_seed``) or gets a model built beforehand, and draws its own
+    data, so its numbers are those of the sequential run in any process and any order; the
+    results come back in the order of ``jobs``. ``fn`` must be a module-level function and the
+    jobs' arguments and results picklable (NumPy arrays, numbers, modules): they travel between
+    the processes. One worker (a GPU, one core) runs them here, one after the other.
+    ``cost``, a rough time per job, hands out the longest first, so that no long job starts last.
     """
     n = min(workers(device), len(jobs))
     if n <= 1:
@@ -186,7 +188,10 @@ def run_jobs(fn, jobs: list, device=None, desc: str | None = None) -> list:
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(method),
                              initializer=_start_worker) as pool:
-        futures = [pool.submit(fn, *job) for job in jobs]
+        order = sorted(range(len(jobs)), key=lambda k: -cost[k]) if cost else range(len(jobs))
+        futures = [None] * len(jobs)
+        for k in order:
+            futures[k] = pool.submit(fn, *jobs[k])
         if desc:
             for _ in progress(as_completed(futures), total=len(futures), desc=desc, leave=False):
                 pass
