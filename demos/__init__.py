@@ -12,7 +12,9 @@ class Demo(NamedTuple):
     """A demo's module, one line on what it shows, and its typical wall time on 2 CPU cores
     (seconds, full mode and ``--quick``, the command's whole run; ``None`` where not measured
     yet). Measured with `time tinygrad-rnn demo NAME [--quick]` on the 2-core machine while
-    other jobs shared it: the fastest of the runs taken, still on the high side."""
+    other jobs shared it: the fastest of the runs taken, still on the high side. A demo that
+    trains several independent models trains them side by side, one process per core
+    (:func:`demos.common.run_jobs`), so it gains less where other work keeps the cores busy."""
 
     module: str
     line: str
