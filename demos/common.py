@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from dataclasses import dataclass, field
 
 import tinygrad_rnn as tg
@@ -184,8 +185,9 @@ def run_jobs(fn, jobs: list, device=None, desc: str | None = None, cost: list | 
         return [fn(*job) for job in (progress(jobs, desc=desc, leave=False) if desc else jobs)]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
-    # fork: the workers start at once with the demo already imported (spawn re-imports it)
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    # fork on Linux: the workers start at once with the demo imported (spawn re-imports it);
+    # elsewhere spawn, as macOS's own BLAS (Accelerate) is not safe to use after a fork
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
     with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(method),
                              initializer=_start_worker) as pool:
         order = sorted(range(len(jobs)), key=lambda k: -cost[k]) if cost else range(len(jobs))

@@ -103,7 +103,8 @@ def main(argv=None) -> Summary:
     configs = {"1 layer": (1, args.hidden), "2 layers": (2, args.hidden),
                f"1 layer, {wide} wide": (1, wide)}
     seeds = [args.seed + k for k in range(3)]
-    done = iter(run_jobs(train, [(L, data, test, steps, H, sd) for L, H in configs.values() for sd in seeds]))
+    jobs = [(L, data, test, steps, H, sd) for L, H in configs.values() for sd in seeds]
+    done = iter(run_jobs(train, jobs, cost=[L * H for L, _, _, _, H, _ in jobs]))  # the 2-layer ones first
     results = {}
     for name in configs:
         runs = [next(done) for _ in seeds]
