@@ -158,9 +158,12 @@ def workers(device=None) -> int:
     from tinygrad_rnn.backend import default_device
     if _IN_WORKER or (device or default_device()).split(":")[0] != "cpu":
         return 1
-    env = os.environ.get("TINYGRAD_RNN_WORKERS")
+    env = os.environ.get("TINYGRAD_RNN_WORKERS", "").strip()
     if env:
-        return max(1, int(env))
+        if not env.isdigit() or int(env) < 1:
+            raise ValueError(f"TINYGRAD_RNN_WORKERS={env!r}: give a number of processes, 1 or more "
+                             "(1 trains one model after the other)")
+        return int(env)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 

@@ -59,3 +59,10 @@ def test_run_jobs_gives_the_serial_results_in_job_order(workers, monkeypatch):
     serial = [_seeded_draw(*job) for job in jobs]
     assert run_jobs(_seeded_draw, jobs) == serial
     assert run_jobs(_seeded_draw, jobs, cost=[1, 3, 2]) == serial  # handed out 1, 4, 5; returned 5, 1, 4
+
+
+def test_run_jobs_rejects_a_worker_count_that_is_not_a_number(monkeypatch):
+    from demos.common import run_jobs
+    monkeypatch.setenv("TINYGRAD_RNN_WORKERS", "two")
+    with pytest.raises(ValueError, match="TINYGRAD_RNN_WORKERS"):
+        run_jobs(_seeded_draw, [(0, 1)])
