@@ -29,11 +29,12 @@ from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.tasks.adding import BASELINE_MSE, adding_problem
 
-from .common import Summary, parser, progress, pyplot, save, setup
+from .common import Summary, parser, progress, pyplot, run_jobs, save, setup
 
 HIDDEN, IRNN_INPUT_STD = 32, 0.1
 # model -> Adam learning rate (the IRNN needs a smaller one: W = I sits at the edge of explosion)
 MODELS = {"tanh RNN": 1e-2, "IRNN": 3e-3, "LSTM": 1e-2}
+COST = {"tanh RNN": 1, "IRNN": 1, "LSTM": 3}  # relative training times: the LSTM starts first
 
 
 class AddingModel(nn.Module):
@@ -78,8 +79,10 @@ def fit(model, opt, length: int, steps: int, batch: int, seed: int, device, eval
 
 def train(kind: str, length: int, steps: int, batch: int, seed: int, test, device=None,
           eval_every: int = 50):
-    """Adam with norm clipping 1.0 on fresh batches; returns [(step, test MSE)] and seconds."""
+    """Adam with norm clipping 1.0 on fresh batches; returns [(step, test MSE)] and seconds.
+    ``test`` is (inputs, targets) as NumPy arrays (a job of run_jobs takes plain data)."""
     tg.manual_seed(seed)
+    test = tuple(tg.tensor(a, device=device) for a in test)
     model = AddingModel(kind, HIDDEN).to(device)
     opt = tg.optim.Adam(model.parameters(), lr=MODELS[kind])
     start = time.perf_counter()
@@ -97,11 +100,11 @@ def main(argv=None) -> Summary:
     else:
         length, steps, batch, solved, gap = 50, args.steps, 64, 0.1, 0.05
     kinds = list(MODELS)
-    x_test, y_test = adding_problem(1000, length, seed=999_999)
-    test = (tg.tensor(x_test, device=args.device), tg.tensor(y_test, device=args.device))
+    test = adding_problem(1000, length, seed=999_999)
     curves, final = {}, {}
-    for kind in kinds:
-        curves[kind], secs = train(kind, length, steps, batch, args.seed, test, args.device)
+    runs = run_jobs(train, [(kind, length, steps, batch, args.seed, test, args.device) for kind in kinds],
+                    args.device, cost=[COST[kind] for kind in kinds])
+    for kind, (curves[kind], secs) in zip(kinds, runs):
         final[kind] = sum(mse for _, mse in curves[kind][-3:]) / 3  # the last three evaluations
         print(f"{kind:8} T={length}: test MSE {final[kind]:.4f} after {steps} steps ({secs:.0f} s)")
 

@@ -45,7 +45,7 @@ from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.tasks import text_corpus
 from tinygrad_rnn.tasks.ngram import CharNGram, FeedForwardLM
 
-from .common import Summary, parser, progress, save, setup, subplots
+from .common import Summary, parser, progress, run_jobs, save, setup, subplots
 
 END = "\n"
 SEQ = 25
@@ -166,9 +166,9 @@ def sample(model, chars, first: str, rng, temperature=1.0, stop="end", length=No
     return text
 
 
-def heldout_table(text: str, cut: int, chars: list, model, args, quick: bool) -> dict:
-    """Bits per character on text[cut:] for the n-grams, the feed-forward LM and ``model``,
-    all predicting the same characters (those with ≥ CONTEXT characters before them)."""
+def baselines(text: str, cut: int, chars: list, ff: FeedForwardLM, device, seed: int, quick: bool) -> dict:
+    """Bits per character on text[cut:] for the n-grams and the feed-forward LM ``ff`` (trained
+    here), all predicting the same characters (those with ≥ CONTEXT characters before them)."""
     train_text, held = text[:cut], text[cut:]
     index = {c: i for i, c in enumerate(chars)}
     bpc = {"uniform (log₂ K)": math.log2(len(chars))}
@@ -176,13 +176,19 @@ def heldout_table(text: str, cut: int, chars: list, model, args, quick: bool) ->
         ngram = CharNGram.tuned(n, train_text, chars)
         bpc[f"{name}, add-k (k = {ngram.k:g})"] = ngram.bits_per_char(held, start=CONTEXT)
     ids = np.array([index[c] for c in text])
-    ff = FeedForwardLM(len(chars), CONTEXT).to(args.device)
-    ff.fit(ids[:cut], 300 if quick else 3000, device=args.device, seed=args.seed,
+    ff.fit(ids[:cut], 300 if quick else 3000, device=device, seed=seed,
            progress=lambda r: progress(r, desc="feed-forward LM", leave=False))
-    bpc[f"feed-forward LM ({CONTEXT} characters in)"] = ff.bits_per_char(ids[cut:], CONTEXT, args.device)
-    hx, hy, _ = encode(held, chars)
-    bpc[f"{args.cell.upper()} LM (this demo)"] = bits_per_char(model, hx, hy, CONTEXT - 1, args.device)
+    bpc[f"feed-forward LM ({CONTEXT} characters in)"] = ff.bits_per_char(ids[cut:], CONTEXT, device)
     return bpc
+
+
+def _job(what: str, *args):
+    """One of the demo's two independent trainings, for run_jobs: the RNN LM (its losses and
+    the trained model) or the held-out table of the n-grams and the feed-forward LM."""
+    if what == "rnn":
+        model, x, y, z, steps, device, batch, seed = args
+        return train(model, x, y, z, steps, device, batch=batch, seed=seed), model
+    return baselines(*args)
 
 
 def reads_as_text(samples: list[str], words: set) -> tuple[float, float]:
@@ -211,7 +217,10 @@ def main(argv=None) -> Summary:
     print(f"corpus: {len(text):,} characters ({cut:,} to train, {len(text) - cut:,} held out), K = {K} "
           f"distinct; {args.cell}, hidden {args.hidden}, {SEQ}-step truncated BPTT over {args.batch} "
           f"streams, Adagrad 0.05, {steps} updates")
-    losses = train(model, x, y, z, steps, args.device, batch=args.batch, seed=args.seed)
+    ff = FeedForwardLM(K, CONTEXT).to(args.device)  # drawn after the RNN LM, as always
+    (losses, model), bpc = run_jobs(_job, [
+        ("rnn", model, x, y, z, steps, args.device, args.batch, args.seed),
+        ("baselines", text, cut, chars, ff, args.device, args.seed, args.quick)], args.device)
     smooth = [losses[0]]
     for v in losses[1:]:
         smooth.append(0.98 * smooth[-1] + 0.02 * v)
@@ -220,7 +229,8 @@ def main(argv=None) -> Summary:
     print(f"loss per 25 characters: first {losses[0]:.1f}, last 50 updates {last:.1f} "
           f"({last / SEQ / math.log(2):.2f} bits per character on the training text)")
 
-    bpc = heldout_table(text, cut, chars, model, args, args.quick)
+    hx, hy, _ = encode(text[cut:], chars)
+    bpc[f"{args.cell.upper()} LM (this demo)"] = bits_per_char(model, hx, hy, CONTEXT - 1, args.device)
     print(f"\nheld-out text ({len(text) - cut:,} characters), bits per character:")
     for name, v in bpc.items():
         print(f"  {name:36s} {v:6.3f}")

@@ -29,9 +29,10 @@ from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.tasks.adding import BASELINE_MSE, adding_problem
 
 from .adding_problem import fit
-from .common import Summary, parser, pyplot, save, setup
+from .common import Summary, parser, pyplot, run_jobs, save, setup
 
 MODELS = ["tanh RNN", "Clockwork RNN", "SCRN", "Skip RNN", "LSTM"]
+COST = {"tanh RNN": 3, "Clockwork RNN": 11, "SCRN": 8, "Skip RNN": 6, "LSTM": 9}  # seconds, full run
 
 
 def layer(kind: str) -> tuple[nn.Module, int]:
@@ -68,7 +69,10 @@ def budget(model: Model) -> int:
 
 
 def train(kind: str, length: int, steps: int, batch: int, seed: int, test, device=None, every: int = 25):
+    """Adam (lr 1e-2) through adding-problem's fit(); ``test`` is (inputs, targets) as NumPy arrays.
+    Returns the parameter budget, [(step, test MSE)] and seconds (a job of run_jobs)."""
     tg.manual_seed(seed)
+    test = tuple(tg.tensor(a, device=device) for a in test)
     model = Model(kind).to(device)
     opt = tg.optim.Adam(model.parameters(), lr=1e-2)
 
@@ -78,7 +82,7 @@ def train(kind: str, length: int, steps: int, batch: int, seed: int, test, devic
 
     start = time.perf_counter()
     curve = fit(model, opt, length, steps, batch, seed, device, evaluate, every, f"{kind:13} T={length}")
-    return model, curve, time.perf_counter() - start
+    return budget(model), curve, time.perf_counter() - start
 
 
 def main(argv=None) -> Summary:
@@ -86,12 +90,11 @@ def main(argv=None) -> Summary:
     out = setup(args)
     s = Summary("clockwork-scrn")
     length, steps, batch = (20, 600, 32) if args.quick else (40, args.steps, 64)
-    x_test, y_test = adding_problem(500, length, seed=999_999)
-    test = (tg.tensor(x_test, device=args.device), tg.tensor(y_test, device=args.device))
+    test = adding_problem(500, length, seed=999_999)
     curves, final, params = {}, {}, {}
-    for kind in MODELS:
-        model, curves[kind], secs = train(kind, length, steps, batch, args.seed, test, args.device)
-        params[kind] = budget(model)
+    runs = run_jobs(train, [(kind, length, steps, batch, args.seed, test, args.device) for kind in MODELS],
+                    args.device, cost=[COST[kind] for kind in MODELS])
+    for kind, (params[kind], curves[kind], secs) in zip(MODELS, runs):
         final[kind] = sum(mse for _, mse in curves[kind][-3:]) / 3  # the last three evaluations
         print(f"{kind:13} {params[kind]:5d} params: test MSE {final[kind]:.4f} after {steps} steps "
               f"({secs:.0f} s)")

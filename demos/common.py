@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from dataclasses import dataclass, field
 
 import tinygrad_rnn as tg
@@ -137,9 +138,66 @@ def save(fig, out: str, name: str, summary: Summary | None = None) -> str:
 
 
 def progress(iterable, **kw):
-    """A tqdm progress bar (on stderr) when tqdm is installed, else the plain iterable."""
+    """A tqdm progress bar (on stderr) when tqdm is installed, else the plain iterable (and in a
+    worker process of :func:`run_jobs`, whose bars would overwrite each other)."""
+    if _IN_WORKER:
+        return iterable
     try:
         from tqdm import tqdm
     except ImportError:
         return iterable
     return tqdm(iterable, **kw)
+
+
+_IN_WORKER = False  # set in the worker processes of run_jobs: their progress bars stay off
+
+
+def workers(device=None) -> int:
+    """How many processes :func:`run_jobs` uses: one per CPU core this process may run on, or
+    $TINYGRAD_RNN_WORKERS; 1 on a GPU (a CUDA context does not survive a fork) and in a worker."""
+    from tinygrad_rnn.backend import default_device
+    if _IN_WORKER or (device or default_device()).split(":")[0] != "cpu":
+        return 1
+    env = os.environ.get("TINYGRAD_RNN_WORKERS", "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise ValueError(f"TINYGRAD_RNN_WORKERS={env!r}: give a number of processes, 1 or more "
+                             "(1 trains one model after the other)")
+        return int(env)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _start_worker() -> None:
+    global _IN_WORKER
+    _IN_WORKER = True
+
+
+def run_jobs(fn, jobs: list, device=None, desc: str | None = None, cost: list | None = None) -> list:
+    """``[fn(*job) for job in jobs]``, the jobs spread over :func:`workers` processes.
+
+    For a demo that trains several independent models (other architectures, other seeds): each
+    job seeds itself (``tg.manual_seed``) or gets a model built beforehand, and draws its own
+    data, so its numbers are those of the sequential run in any process and any order; the
+    results come back in the order of ``jobs``. ``fn`` must be a module-level function and the
+    jobs' arguments and results picklable (NumPy arrays, numbers, modules): they travel between
+    the processes. One worker (a GPU, one core) runs them here, one after the other.
+    ``cost``, a rough time per job, hands out the longest first, so that no long job starts last.
+    """
+    n = min(workers(device), len(jobs))
+    if n <= 1:
+        return [fn(*job) for job in (progress(jobs, desc=desc, leave=False) if desc else jobs)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    # fork on Linux: the workers start at once with the demo imported (spawn re-imports it);
+    # elsewhere spawn, as macOS's own BLAS (Accelerate) is not safe to use after a fork
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(method),
+                             initializer=_start_worker) as pool:
+        order = sorted(range(len(jobs)), key=lambda k: -cost[k]) if cost else range(len(jobs))
+        futures = [None] * len(jobs)
+        for k in order:
+            futures[k] = pool.submit(fn, *jobs[k])
+        if desc:
+            for _ in progress(as_completed(futures), total=len(futures), desc=desc, leave=False):
+                pass
+        return [f.result() for f in futures]

@@ -25,7 +25,7 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 
-from .common import Summary, parser, progress, pyplot, save, setup
+from .common import Summary, parser, progress, pyplot, run_jobs, save, setup
 
 K = 4
 
@@ -63,33 +63,39 @@ def recognised(seqs: np.ndarray) -> np.ndarray:
     return spectrum[:, 1:].argmax(1)
 
 
+def generate(how: str, hidden: int, T: int, steps: int, seed: int) -> np.ndarray:
+    """Train a generator with the context as ``how`` (Adam, norm clipping); its sequence for each
+    class, (K, T) (a job of run_jobs)."""
+    tg.manual_seed(seed)
+    c, y = tg.tensor(np.eye(K, dtype="float32")), targets(T)
+    model = Generator(how, hidden)
+    opt = tg.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in progress(range(steps), desc=f"{how} seed {seed}", leave=False):
+        loss = F.mse_loss(model(c, T), tg.tensor(y))
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+    with tg.no_grad():
+        return model(c, T).numpy()
+
+
 def main(argv=None) -> Summary:
     args = parser("context-rnn", __doc__.splitlines()[0]).parse_args(argv)
     out = setup(args)
     s = Summary("context-rnn")
     T, steps, hidden, seeds = (30, 400, 24, 1) if args.quick else (30, 1000, 32, 3)
     y = targets(T)
-    c = tg.tensor(np.eye(K, dtype="float32"))
     baseline = float(((y - y.mean(0)) ** 2).mean())  # one sequence for every class
+    runs = [(how, seed) for how in ("h_0", "bias") for seed in range(args.seed, args.seed + seeds)]
+    done = iter(run_jobs(generate, [(how, hidden, T, steps, seed) for how, seed in runs]))
     results = {}  # how -> [(mse, recognised classes, generated)] per seed
-    for how in ("h_0", "bias"):
-        results[how] = []
-        for seed in range(args.seed, args.seed + seeds):
-            tg.manual_seed(seed)
-            model = Generator(how, hidden)
-            opt = tg.optim.Adam(model.parameters(), lr=1e-2)
-            for _ in progress(range(steps), desc=f"{how} seed {seed}", leave=False):
-                loss = F.mse_loss(model(c, T), tg.tensor(y))
-                opt.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-            with tg.no_grad():
-                gen = model(c, T).numpy()
-            results[how].append((float(((gen - y) ** 2).mean()), recognised(gen), gen))
-            mse, classes, _ = results[how][-1]
-            print(f"context as {how:4}, seed {seed}: MSE {mse:.4f} (one sequence for all classes: "
-                  f"{baseline:.3f}); recognised classes {classes.tolist()} for requested {list(range(K))}")
+    for how, seed in runs:
+        gen = next(done)
+        results.setdefault(how, []).append((float(((gen - y) ** 2).mean()), recognised(gen), gen))
+        mse, classes, _ = results[how][-1]
+        print(f"context as {how:4}, seed {seed}: MSE {mse:.4f} (one sequence for all classes: "
+              f"{baseline:.3f}); recognised classes {classes.tolist()} for requested {list(range(K))}")
     where = f"T = {T}, H = {hidden}, {steps} Adam steps, {seeds} seed{'s' if seeds > 1 else ''}"
     for how in ("h_0", "bias"):
         right = sum(int((classes == np.arange(K)).sum()) for _, classes, _ in results[how])

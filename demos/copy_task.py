@@ -36,7 +36,7 @@ from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.tasks.copying import SYMBOLS, VOCAB, baseline_loss, copy_task
 
-from .common import Summary, parser, progress, pyplot, save, setup
+from .common import Summary, parser, progress, pyplot, run_jobs, save, setup
 
 HIDDEN, FORGET_BIAS = 128, 1.0   # at 64 units the LSTM ended at 39–58 % of the baseline over seeds
 BOS = 0                       # the decoder's start symbol (the copy task's blank, never a target)
@@ -146,6 +146,14 @@ def train_seq2seq(reverse: bool, k: int, steps: int, seed: int, device=None, eva
     return curve, evaluate()[1]
 
 
+def _job(what: str, *args):
+    """One training of the demo, for run_jobs: ``train(*args)`` or ``train_seq2seq(*args)``."""
+    if what == "memorise":
+        kind, delay, steps, seed, device, length, batch = args
+        return train(kind, delay, steps, seed, device, length=length, batch=batch)
+    return train_seq2seq(*args)
+
+
 def main(argv=None) -> Summary:
     args = parser("copy-task", __doc__.splitlines()[0], steps=1500).parse_args(argv)
     out = setup(args)
@@ -157,9 +165,14 @@ def main(argv=None) -> Summary:
         delay, length, steps, batch, solved = 10, 10, args.steps, 128, 0.5
         k, s2s_steps = 10, 600
     baseline = baseline_loss(delay, length)
+    kinds, reverses = ("LSTM", "tanh RNN"), (False, True)
+    # the four trainings are independent: one job each, the longest (the LSTM's) first
+    runs = run_jobs(_job, [("memorise", kind, delay, steps, args.seed, args.device, length, batch)
+                           for kind in kinds]
+                    + [("seq2seq", reverse, k, s2s_steps, args.seed, args.device) for reverse in reverses],
+                    args.device)
     curves, final = {}, {}
-    for kind in ("LSTM", "tanh RNN"):
-        curves[kind], secs = train(kind, delay, steps, args.seed, args.device, length=length, batch=batch)
+    for kind, (curves[kind], secs) in zip(kinds, runs):
         final[kind] = sum(loss for _, loss in curves[kind][-3:]) / 3  # the last three evaluations
         print(f"{kind:8} T={delay}: held-out loss {final[kind]:.4f} = {final[kind] / baseline:.0%} of the "
               f"baseline {baseline:.4f} after {steps} steps of {batch} ({secs:.0f} s)")
@@ -174,9 +187,8 @@ def main(argv=None) -> Summary:
             f"{final['tanh RNN']:.4f} vs {final['LSTM']:.4f} ({final['tanh RNN'] / baseline:.0%} vs "
             f"{final['LSTM'] / baseline:.0%} of the baseline)", final["tanh RNN"] > final["LSTM"])
 
-    seq, accuracy = {}, {}
-    for reverse in (False, True):
-        seq[reverse], accuracy[reverse] = train_seq2seq(reverse, k, s2s_steps, args.seed, args.device)
+    seq = {reverse: curve for reverse, (curve, _) in zip(reverses, runs[len(kinds):])}
+    accuracy = {reverse: acc for reverse, (_, acc) in zip(reverses, runs[len(kinds):])}
     mean_loss = {r: sum(v for _, v in c[1:]) / (len(c) - 1) for r, c in seq.items()}
     for r in (False, True):
         print(f"encoder–decoder, source {'reversed' if r else 'in order'}: held-out loss {seq[r][-1][1]:.3f} "

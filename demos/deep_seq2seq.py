@@ -32,7 +32,7 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn.seq2seq import sequence_loss
 
-from .common import Summary, parser, progress, save, setup, subplots
+from .common import Summary, parser, progress, run_jobs, save, setup, subplots
 
 PAD, BOS, EOS = 0, 1, 2
 EARLY = 100  # steps: "starts slower" is the mean training loss over these
@@ -103,9 +103,11 @@ def main(argv=None) -> Summary:
     configs = {"1 layer": (1, args.hidden), "2 layers": (2, args.hidden),
                f"1 layer, {wide} wide": (1, wide)}
     seeds = [args.seed + k for k in range(3)]
+    jobs = [(L, data, test, steps, H, sd) for L, H in configs.values() for sd in seeds]
+    done = iter(run_jobs(train, jobs, cost=[L * H for L, _, _, _, H, _ in jobs]))  # the 2-layer ones first
     results = {}
-    for name, (L, H) in configs.items():
-        runs = [train(L, data, test, steps, H, sd) for sd in seeds]
+    for name in configs:
+        runs = [next(done) for _ in seeds]
         # one seed's late spike can decide a single run: the medians over 3 seeds are compared
         results[name] = (runs[0][0], float(np.median([r[1] for r in runs])),
                          float(np.median([r[2] for r in runs])), runs[0][3],

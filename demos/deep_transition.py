@@ -30,7 +30,7 @@ from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 
-from .common import Summary, parser, progress, pyplot, save, setup
+from .common import Summary, parser, progress, pyplot, run_jobs, save, setup
 
 MODELS = {"RNN": lambda: nn.RNN(1, 24), "stacked RNN": lambda: nn.RNN(1, 14, num_layers=2),
           "DT-RNN": lambda: nn.DeepTransitionRNN(1, 17, transition_layers=2),
@@ -94,8 +94,10 @@ def main(argv=None) -> Summary:
     test = streams(500, T, rng)
     params = {kind: sum(p.numel() for p in Model(kind).parameters()) for kind in MODELS}
     taken, curves = {}, {}
+    done = iter(run_jobs(steps_to_solve, [(kind, T, max_steps, args.seed + k, test)
+                                          for kind in MODELS for k in range(seeds)]))
     for kind in MODELS:
-        runs = [steps_to_solve(kind, T, max_steps, args.seed + k, test) for k in range(seeds)]
+        runs = [next(done) for _ in range(seeds)]
         taken[kind] = [n if n is not None else float("inf") for n, _ in runs]
         curves[kind] = runs[0][1]
         print(f"{kind:12} {params[kind]:4d} params: steps to {SOLVED:.0%} accuracy per seed: "

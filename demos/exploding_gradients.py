@@ -31,7 +31,7 @@ from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 
-from .common import Summary, parser, progress, pyplot, save, setup
+from .common import Summary, parser, progress, pyplot, run_jobs, save, setup
 
 T = 1000
 LR = 0.01
@@ -90,10 +90,13 @@ def recall_batch(n: int, seed: int, device=None):
     return tg.tensor(x, device=device), tg.tensor(x[:, 0, 0].copy(), device=device)
 
 
-def sgd(threshold: float | None, steps: int, seed: int, test, device=None) -> tuple[float, list]:
-    """Plain SGD (fixed η) clipped at ``threshold`` (None: not clipped); the final test MSE
-    (inf if it diverged) and the gradient norm of every step (before clipping)."""
+def sgd(threshold: float | None, steps: int, seed: int, test: tuple[int, int], device=None
+        ) -> tuple[float, list]:
+    """Plain SGD (fixed η) clipped at ``threshold`` (None: not clipped); the final test MSE on
+    ``recall_batch(*test)`` (inf if it diverged) and the gradient norm of every step (before
+    clipping). A job of run_jobs."""
     tg.manual_seed(seed)
+    test = recall_batch(*test, device)
     model = Recall(seed).to(device)
     opt = tg.optim.SGD(model.parameters(), lr=SGD_LR)
     norms = []
@@ -146,11 +149,11 @@ def main(argv=None) -> Summary:
 
     # the threshold sweep (notes 000): a tanh RNN, plain SGD, thresholds relative to the average norm
     rnn_steps = 250 if args.quick else 500
-    test = recall_batch(500, 999_999, args.device)
     average = start_norm(args.seed, args.device)
-    sweep = {}
-    for m in progress((*MULTIPLES, None), desc="threshold sweep"):
-        sweep[m] = sgd(None if m is None else m * average, rnn_steps, args.seed, test, args.device)
+    thresholds = (*MULTIPLES, None)
+    sweep = dict(zip(thresholds, run_jobs(sgd, [(None if m is None else m * average, rnn_steps, args.seed,
+                                                 (500, 999_999), args.device) for m in thresholds],
+                                          args.device, desc="threshold sweep")))
     print(f"tanh RNN recalling x_1 after {RNN_T} steps, SGD η = {SGD_LR}, {rnn_steps} steps; "
           f"average gradient norm at the start {average:.3g}; answering 0: MSE {TARGET_VAR:.3f}")
     for m, (mse, norms) in sweep.items():

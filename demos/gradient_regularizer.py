@@ -39,7 +39,7 @@ from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 from tinygrad_rnn.tasks.adding import BASELINE_MSE, adding_problem
 
-from .common import Summary, parser, progress, pyplot, save, setup
+from .common import Summary, parser, progress, pyplot, run_jobs, save, setup
 
 HIDDEN, BATCH, LR, LAMBDA, LENGTH = 32, 32, 3e-3, 1.0, 30
 
@@ -136,23 +136,32 @@ def per_step_norms(model: TanhRNN, x, y) -> list[float]:
     return [float((g * g).sum().item() ** 0.5) for g in dL_dh]
 
 
+def train_and_measure(length: int, steps: int, lam: float, seed: int, test, device=None):
+    """``train`` on L + λΩ (a job of run_jobs; ``test`` as NumPy arrays), then the trained model's
+    ‖∂L/∂h_t‖ on it: the history, the curve, the norms and the seconds taken."""
+    start = time.perf_counter()
+    x, y = (tg.tensor(a, device=device) for a in test)
+    model, history, curve = train(length, steps, lam, seed, (x, y), device)
+    return history, curve, per_step_norms(model, x, y), time.perf_counter() - start
+
+
 def main(argv=None) -> Summary:
     args = parser("gradient-regularizer", __doc__.splitlines()[0], steps=1500).parse_args(argv)
     out = setup(args)
     s = Summary("gradient-regularizer")
     length, steps = LENGTH, args.steps   # --quick too: see the docstring
-    x, y = (tg.tensor(a, device=args.device) for a in adding_problem(256, length, seed=999_999))
+    test = adding_problem(256, length, seed=999_999)
+    x, y = (tg.tensor(a, device=args.device) for a in test)
     tg.manual_seed(args.seed)  # the same initial network that both runs start from
     at_init = per_step_norms(TanhRNN().to(args.device), x, y)
     norms, histories, curves, final = {}, {}, {}, {}
-    for lam in (0.0, LAMBDA):
-        start = time.perf_counter()
-        model, histories[lam], curves[lam] = train(length, steps, lam, args.seed, (x, y), args.device)
+    lams = (0.0, LAMBDA)
+    runs = run_jobs(train_and_measure, [(length, steps, lam, args.seed, test, args.device) for lam in lams],
+                    args.device)
+    for lam, (histories[lam], curves[lam], norms[lam], secs) in zip(lams, runs):
         final[lam] = sum(mse for _, mse, _ in curves[lam][-3:]) / 3   # the last three evaluations
-        norms[lam] = per_step_norms(model, x, y)
         print(f"λ = {lam:g}: ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ = {norms[lam][0] / norms[lam][-1]:.3g}, "
-              f"Ω = {histories[lam][-1][2]:.2f}, held-out MSE {final[lam]:.4f} "
-              f"({time.perf_counter() - start:.0f} s)")
+              f"Ω = {histories[lam][-1][2]:.2f}, held-out MSE {final[lam]:.4f} ({secs:.0f} s)")
 
     # the plain RNN's ratio swings over decades from one evaluation to the next (see the plot):
     # compare the medians over all evaluations during training, not one end point

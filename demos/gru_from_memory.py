@@ -47,7 +47,7 @@ from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.memory import STAGES
 
-from .common import Summary, parser, progress, save, setup, subplots
+from .common import Summary, parser, run_jobs, save, setup, subplots
 
 STAGE_NAMES = list(STAGES)
 #: task -> (the stage that adds the gate it needs, the stage before it)
@@ -132,9 +132,11 @@ def main(argv=None) -> Summary:
     print(f"T = {T}, hidden units per task {HIDDEN}, Adam 0.01, batch 32, {steps} steps per cell "
           "and task")
     seeds = [args.seed] if args.quick else [args.seed + k for k in range(3)]
+    jobs = [(st, task, *tasks[task], steps, HIDDEN[task], sd) for st, task in runs for sd in seeds]
+    done = iter(run_jobs(train, jobs, desc="cells × tasks × seeds"))
     results = {}
-    for st, task in progress(runs, desc="cells × tasks"):
-        per_seed = [train(st, task, *tasks[task], steps, HIDDEN[task], sd) for sd in seeds]
+    for st, task in runs:
+        per_seed = [next(done) for _ in seeds]
         median = float(np.median([r[1] for r in per_seed]))  # one seed's luck decides nothing
         results[st, task] = (per_seed[0][0], median)
     print("\ntest MSE / Var(target) (1 = predicting the mean)"

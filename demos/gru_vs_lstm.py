@@ -30,7 +30,7 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 
-from .common import Summary, parser, progress, save, setup, subplots
+from .common import Summary, parser, progress, run_jobs, save, setup, subplots
 
 TOLERANCE = 0.02  # |MSE_GRU − MSE_LSTM| / Var(m): "similar performance"
 
@@ -83,11 +83,6 @@ def fit(model, data, test, steps: int, device, desc: str, batch: int = 32, lr: f
     return losses, float(np.mean((pred - test[1]) ** 2)), seconds, n_params
 
 
-def run(cell, data, test, steps, hidden, device, batch=32, lr=0.01, reset_after=False):
-    model = Regressor(cell, hidden, reset_after).to(device)
-    return fit(model, data, test, steps, device, cell, batch, lr)
-
-
 def main(argv=None) -> Summary:
     ap = parser("gru-vs-lstm", __doc__.splitlines()[0], steps=2000)
     ap.add_argument("--length", type=int, default=None, help="sequence length (default 50; quick 20)")
@@ -106,8 +101,10 @@ def main(argv=None) -> Summary:
     print(f"memory task, T = {length}: hidden {args.hidden}, Adam 0.01, batch 32, {steps} steps each")
     print("GRU: " + ("PyTorch's form, h̃ = tanh(W x + b + r ⊙ (U h + b')) (reset_after=True)" if reset_after
                      else "the notes' form (001 eq. 7), h̃ = tanh(W x + U (r ⊙ h) + b) (reset_after=False)"))
-    results = {cell: run(cell, data, test, steps, args.hidden, args.device, reset_after=reset_after)
-               for cell in ("GRU", "LSTM")}
+    # built here, one after the other from the seeded generator; trained side by side
+    models = {cell: Regressor(cell, args.hidden, reset_after).to(args.device) for cell in ("GRU", "LSTM")}
+    results = dict(zip(models, run_jobs(fit, [(model, data, test, steps, args.device, cell)
+                                              for cell, model in models.items()], args.device)))
     print(f"\n{'':6s}{'parameters':>12s}{'test MSE':>12s}{'last-50 train MSE':>20s}{'seconds':>10s}")
     for cell, (losses, mse, sec, n) in results.items():
         print(f"{cell:6s}{n:12d}{mse:12.4f}{np.mean(losses[-50:]):20.4f}{sec:10.1f}")

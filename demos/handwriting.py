@@ -35,7 +35,7 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 
-from .common import Summary, parser, progress, save, setup, subplots
+from .common import Summary, parser, progress, run_jobs, save, setup, subplots
 
 STEPS = 20
 SCALE = 10.0  # glyphs 10 units tall: offsets of order 1, inputs the LSTM feels (Graves normalises)
@@ -233,7 +233,8 @@ def main(argv=None) -> Summary:
     s.claim("the glyph classifier recognises real drawings (≥ 95 %)", f"{real:.3f}", real >= 0.95)
 
     runs = {"K = 1": (1, False), "K = 3": (3, False), "K = 3, conditioned": (3, True)}
-    results = {name: train(K, cond, data, test, steps, args.seed) for name, (K, cond) in runs.items()}
+    results = dict(zip(runs, run_jobs(train, [(K, cond, data, test, steps, args.seed)
+                                              for K, cond in runs.values()])))
     for name, (_, losses, nll) in results.items():
         print(f"{name:20s} test −log p per glyph step {nll:7.3f}  (training, last 50: "
               f"{np.mean(losses[-50:]):.3f})")

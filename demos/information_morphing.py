@@ -28,7 +28,7 @@ from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 
-from .common import Summary, parser, progress, pyplot, save, setup
+from .common import Summary, parser, progress, pyplot, run_jobs, save, setup
 
 K, KEY = 4, 2  # KEY = 2 is x^(3), the third step (0-based index 2)
 
@@ -88,6 +88,15 @@ def probe_accuracy(fit: np.ndarray, y_fit: np.ndarray, test: np.ndarray, y_test:
     return float((pred == y_test).mean())
 
 
+def train_and_probe(kind: str, hidden: int, T: int, steps: int, seed: int, x_fit, y_fit, x_test, y_test):
+    """Train a model (a job of run_jobs); the probe's accuracy at t = 3 … T and the task accuracy."""
+    model = train(kind, hidden, T, steps, seed)
+    with tg.no_grad():
+        fit, test = model.states(tg.tensor(x_fit)), model.states(tg.tensor(x_test))
+        recall = float((model(tg.tensor(x_test)).numpy().argmax(1) == y_test).mean())
+    return [probe_accuracy(fit[:, t], y_fit, test[:, t], y_test) for t in range(KEY, T)], recall
+
+
 def main(argv=None) -> Summary:
     args = parser("information-morphing", __doc__.splitlines()[0]).parse_args(argv)
     out = setup(args)
@@ -100,13 +109,11 @@ def main(argv=None) -> Summary:
         fresh = Recall("tanh RNN", hidden)
         fit, test = fresh.states(tg.tensor(x_fit)), fresh.states(tg.tensor(x_test))
     untrained = [probe_accuracy(fit[:, t], y_fit, test[:, t], y_test) for t in range(KEY, T)]
-    curves, recall = {}, {}
-    for kind in ("tanh RNN", "LSTM"):
-        model = train(kind, hidden, T, steps, args.seed)
-        with tg.no_grad():
-            fit, test = model.states(tg.tensor(x_fit)), model.states(tg.tensor(x_test))
-            recall[kind] = float((model(tg.tensor(x_test)).numpy().argmax(1) == y_test).mean())
-        curves[kind] = [probe_accuracy(fit[:, t], y_fit, test[:, t], y_test) for t in range(KEY, T)]
+    kinds = ("tanh RNN", "LSTM")
+    runs = run_jobs(train_and_probe, [(kind, hidden, T, steps, args.seed, x_fit, y_fit, x_test, y_test)
+                                      for kind in kinds])
+    curves = {kind: curve for kind, (curve, _) in zip(kinds, runs)}
+    recall = {kind: r for kind, (_, r) in zip(kinds, runs)}
     for name, c in (("tanh RNN, untrained", untrained), ("tanh RNN, trained", curves["tanh RNN"]),
                     ("LSTM, trained", curves["LSTM"])):
         print(f"{name:20}: probe accuracy of x^(3) from the state at t = 3, 4, 6, 10, {T}: "

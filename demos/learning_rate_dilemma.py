@@ -27,7 +27,7 @@ import numpy as np
 
 import tinygrad_rnn as tg
 
-from .common import Summary, parser, progress, pyplot, save, setup
+from .common import Summary, parser, pyplot, save, setup
 from .exploding_gradients import T, unrolled_y
 
 PLATEAU, CLIFF = 0.99, 1.002          # the two starts
@@ -36,31 +36,41 @@ SETTLED = 0.05    # the cliff "works": L ends below this (from L ≈ 40: down 80
 CONVERGED = 1e-3  # the clipped runs must do better than both
 
 
-def loss_and_grad(w: float, device=None) -> tuple[float, float]:
-    """L(w) = (w^T − 1)² and ∂L/∂w by backward() through the T unrolled steps."""
-    wt = tg.tensor([w], dtype="float64", device=device, requires_grad=True, name="w")
-    loss = ((unrolled_y(wt) - 1.0) ** 2).sum()
-    loss.backward()
-    return loss.item(), wt.grad.item()
+def loss_and_grad(w, device=None) -> tuple[np.ndarray, np.ndarray]:
+    """L(w_i) = (w_i^T − 1)² and ∂L/∂w_i by backward() through the T unrolled steps, for a vector
+    of weights at once: each L_i depends on its own w_i only, so one graph of T elementwise
+    products carries every run of the sweep and ∂(Σ_i L_i)/∂w_i = ∂L_i/∂w_i."""
+    wt = tg.tensor(np.atleast_1d(np.asarray(w, dtype="float64")), dtype="float64", device=device,
+                   requires_grad=True, name="w")
+    losses = (unrolled_y(wt) - 1.0) ** 2
+    losses.sum().backward()
+    return losses.numpy(), wt.grad.numpy()
 
 
-def descend(lr: float, w0: float, steps: int, threshold: float | None = None, decay: float = 1.0,
-            device=None) -> list[tuple[float, float]]:
-    """Gradient descent w ← w − η_k ĝ, η_k = lr·decay^k, ĝ clipped when ``threshold`` is given.
+def descend(lrs, w0, steps: int, threshold: float | None = None, decay: float = 1.0,
+            device=None) -> list[list[tuple[float, float]]]:
+    """Gradient descent w ← w − η_k ĝ, η_k = lr·decay^k, ĝ clipped when ``threshold`` is given,
+    one run per pair of learning rate in ``lrs`` and start in ``w0`` (broadcast together; the runs
+    are independent and share one backward() per step, see :func:`loss_and_grad`).
 
-    Returns the path [(w, L)]; it stops when L < 1e-5 (converged) or when w leaves the surface.
+    Returns each run's path [(w, L)]; a run stops when L < 1e-5 (converged) or when w leaves the
+    surface.
     """
-    w, path = w0, []
-    for k in range(steps):
-        with np.errstate(all="ignore"):
+    lrs, w = (a.astype("float64").ravel() for a in np.broadcast_arrays(lrs, w0))
+    paths: list[list[tuple[float, float]]] = [[] for _ in lrs]
+    running = np.ones(len(lrs), dtype=bool)
+    with np.errstate(all="ignore"):  # a stopped run's w may be inf or nan; it is no longer read
+        for k in range(steps):
             loss, g = loss_and_grad(w, device)
-        path.append((w, loss))
-        if not (math.isfinite(g) and math.isfinite(loss)) or abs(w) > 10 or loss < 1e-5:
-            break
-        if threshold is not None and abs(g) >= threshold:  # the notes' Algorithm 1 (‖g‖ = |g|)
-            g = threshold / abs(g) * g
-        w = w - lr * decay ** k * g
-    return path
+            for i in np.flatnonzero(running):
+                paths[i].append((float(w[i]), float(loss[i])))
+            running &= np.isfinite(g) & np.isfinite(loss) & (np.abs(w) <= 10) & (loss >= 1e-5)
+            if not running.any():
+                break
+            if threshold is not None:  # the notes' Algorithm 1 (one parameter: ‖g‖ = |g|)
+                g = np.where(np.abs(g) >= threshold, threshold / np.abs(g) * g, g)
+            w = np.where(running, w - lrs * decay ** k * g, w)
+    return paths
 
 
 def main(argv=None) -> Summary:
@@ -71,15 +81,15 @@ def main(argv=None) -> Summary:
         lrs, steps = [1e-8, 1e-6, 1e-4, 1e-2], 60
     else:
         lrs, steps = list(10.0 ** np.arange(-9, -0.5, 0.5)), 150
-    g_flat, g_cliff = loss_and_grad(PLATEAU, args.device)[1], loss_and_grad(CLIFF, args.device)[1]
+    g_flat, g_cliff = loss_and_grad([PLATEAU, CLIFF], args.device)[1]
     print(f"∂L/∂w at w = {PLATEAU}: {g_flat:.3g}   at w = {CLIFF}: {g_cliff:.3g}")
     s.claim("the slope differs by more than 10^5 between plateau and cliff",
             f"|∂L/∂w| = {abs(g_flat):.3g} at w = {PLATEAU}, {abs(g_cliff):.3g} at w = {CLIFF}",
             abs(g_cliff) / abs(g_flat) > 1e5)
     rows = []
-    for lr in progress(lrs, desc="learning rates", leave=False):
-        flat = descend(lr, PLATEAU, steps, device=args.device)
-        cliff = descend(lr, CLIFF, steps, device=args.device)
+    paths = descend(lrs + lrs, [PLATEAU] * len(lrs) + [CLIFF] * len(lrs), steps, device=args.device)
+    flats, cliffs = paths[:len(lrs)], paths[len(lrs):]
+    for lr, flat, cliff in zip(lrs, flats, cliffs):
         crossed = max(w for w, _ in flat) >= CROSSED
         settled = math.isfinite(cliff[-1][1]) and cliff[-1][1] < SETTLED
         rows.append((lr, flat, cliff, crossed, settled))
@@ -98,8 +108,8 @@ def main(argv=None) -> Summary:
             bool(cliff_ok and flat_ok) and max(cliff_ok) < min(flat_ok))
 
     clip_steps, clip_decay = (60, 0.9) if args.quick else (150, 0.93)
-    clipped = {w0: descend(0.01, w0, clip_steps, threshold=1.0, decay=clip_decay, device=args.device)
-               for w0 in (PLATEAU, CLIFF)}
+    clipped = dict(zip((PLATEAU, CLIFF), descend(0.01, [PLATEAU, CLIFF], clip_steps, threshold=1.0,
+                                                 decay=clip_decay, device=args.device)))
     ends = {w0: p[-1][1] for w0, p in clipped.items()}
     s.claim(f"with clipping (threshold 1) one η = 0.01·{clip_decay}^k converges from both starts",
             f"L = {ends[PLATEAU]:.1e} from {PLATEAU}, {ends[CLIFF]:.1e} from {CLIFF}",

@@ -30,7 +30,7 @@ import numpy as np
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 
-from .common import Summary, parser, save, setup, subplots
+from .common import Summary, parser, run_jobs, save, setup, subplots
 from .gru_vs_lstm import fit, memory_task
 
 TOLERANCE = 0.02  # (max − min test MSE) / Var(m) of the four variants: "similar performance"
@@ -42,6 +42,7 @@ VARIANTS = {  # name -> (hidden size, constructor); the sizes even out the param
     "coupled LSTM": (28, lambda H: nn.LSTM(2, H, batch_first=True, coupled=True)),
     "GRU": (28, lambda H: nn.GRU(2, H, batch_first=True, reset_after=False)),
 }
+COST = {"LSTM": 11, "peephole LSTM": 15, "coupled LSTM": 11, "GRU": 15}  # seconds each (full run)
 
 
 class Regressor(nn.Module):
@@ -75,7 +76,8 @@ def main(argv=None) -> Summary:
     test = memory_task(500, length, seed=args.seed + 1000)
     var = float(test[1].var())
     print(f"memory task, T = {length}: Adam 0.01, batch 32, {steps} steps each, same batches")
-    results = {v: train(v, data, test, steps, args.seed, args.device) for v in VARIANTS}
+    results = dict(zip(VARIANTS, run_jobs(train, [(v, data, test, steps, args.seed, args.device)
+                                                  for v in VARIANTS], args.device, cost=list(COST.values()))))
     print(f"\n{'':15s}{'hidden':>7s}{'params':>8s}{'test MSE':>10s}{'/ Var(m)':>10s}"
           f"{'last-50 train':>15s}{'seconds':>9s}")
     for v, (losses, mse, sec, n) in results.items():

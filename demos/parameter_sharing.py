@@ -30,7 +30,7 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.nn import functional as F
 
-from .common import Summary, parser, progress, pyplot, save, setup
+from .common import Summary, parser, progress, pyplot, run_jobs, save, setup
 
 T, K, PATTERN = 10, 4, (1, 2)
 TRAIN_POSITIONS, TEST_POSITIONS = range(0, 9, 2), range(1, 9, 2)  # interleaved: same distances to the end
@@ -99,17 +99,31 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, device=None) -> flo
     return float(((logits > 0) == (y > 0.5)).mean())
 
 
-def train(model: nn.Module, steps: int, seed: int, device=None) -> nn.Module:
+def batches(steps: int, seed: int) -> list:
+    """The training batches: every model trains on the same ones, so they are drawn once."""
     rng = np.random.default_rng(seed)
+    return [dataset(64, TRAIN_POSITIONS, rng) for _ in range(steps)]
+
+
+def train(model: nn.Module, data: list, device=None) -> nn.Module:
+    """Adam (lr 1e-2) on the batches ``data``, one step each."""
     opt = tg.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in progress(range(steps), desc=type(model).__name__, leave=False):
-        x, y, _ = dataset(64, TRAIN_POSITIONS, rng)
+    for x, y, _ in progress(data, desc=type(model).__name__, leave=False):
         loss = F.binary_cross_entropy_with_logits(model(tg.tensor(x, device=device)),
                                                   tg.tensor(y, device=device))
         opt.zero_grad()
         loss.backward()
         opt.step()
     return model
+
+
+def _fit_and_test(model: nn.Module, data: list, seen, unseen, by_position: list, device=None):
+    """Train ``model`` (a job of run_jobs); its accuracy on the seen and unseen positions, its
+    detection rate at each position, and its number of parameters."""
+    model = train(model.to(device), data, device)
+    acc = (accuracy(model, *seen[:2], device), accuracy(model, *unseen[:2], device))
+    rates = [accuracy(model, x[y > 0.5], y[y > 0.5], device) for x, y, _ in by_position]
+    return acc, rates, sum(q.numel() for q in model.parameters())
 
 
 def main(argv=None) -> Summary:
@@ -121,16 +135,13 @@ def main(argv=None) -> Summary:
     seen = dataset(n_test, TRAIN_POSITIONS, rng)
     unseen = dataset(n_test, TEST_POSITIONS, rng)
     models = {"feed-forward": FeedForward(32), "RNN": Recurrent(12), "tanh RNN": Recurrent(16, "tanh")}
+    # positives only, one position at a time: each model's detection rate by position
+    by_position = {name: [dataset(2 * (n_test // 8), [p], rng) for p in range(T - 1)] for name in models}
+    data = batches(steps, args.seed)
+    runs = run_jobs(_fit_and_test, [(model, data, seen, unseen, by_position[name], args.device)
+                                    for name, model in models.items()], args.device)
     acc, per_position = {}, {}
-    for name, model in models.items():
-        tg.manual_seed(args.seed)
-        model = train(model.to(args.device), steps, args.seed, args.device)
-        acc[name] = (accuracy(model, *seen[:2], args.device), accuracy(model, *unseen[:2], args.device))
-        per_position[name] = []
-        for p in range(T - 1):  # positives only, one position at a time: the detection rate
-            x, y, _ = dataset(2 * (n_test // 8), [p], rng)
-            per_position[name].append(accuracy(model, x[y > 0.5], y[y > 0.5], args.device))
-        n_params = sum(q.numel() for q in model.parameters())
+    for name, (acc[name], per_position[name], n_params) in zip(models, runs):
         print(f"{name:12} ({n_params} params): accuracy {acc[name][0]:.3f} at training positions, "
               f"{acc[name][1]:.3f} at unseen positions; detection by position p = 0…{T - 2}: "
               + " ".join(f"{r:.2f}" for r in per_position[name]))

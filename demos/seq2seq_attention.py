@@ -28,7 +28,7 @@ from tinygrad_rnn.tasks import date_pairs
 from tinygrad_rnn.tasks.dates import WEEKDAYS
 from tinygrad_rnn.tasks.slots import MONTHS
 
-from .common import Summary, parser, progress, pyplot, save, setup
+from .common import Summary, parser, progress, pyplot, run_jobs, save, setup
 
 PAD, BOS, EOS = 0, 1, 2
 SPECIALS = ["<pad>", "<bos>", "<eos>"]
@@ -100,6 +100,11 @@ def train(model, steps: int, seed: int, desc: str, reverse: bool = False) -> lis
         opt.step()
         losses.append(loss.item())
     return losses
+
+
+def train_model(model, steps: int, seed: int, desc: str):
+    """``train``, returning the losses and the trained model (a job of run_jobs)."""
+    return train(model, steps, seed, desc), model
 
 
 def exact_match(model, test) -> tuple[float, list]:
@@ -180,7 +185,13 @@ def main(argv=None) -> Summary:
         print(f"  {source!r:32} → {iso}    tokens: {' '.join(t)}")
 
     model = make_model("additive", args.device)
-    losses = {"Bahdanau attention": train(model, steps, args.seed, "seq2seq with attention")}
+    tg.manual_seed(args.seed)  # the classic encoder–decoder starts from the same seed
+    fixed = make_model(None, args.device)
+    # the two trainings are independent: side by side (run_jobs), each returns its trained model
+    (attention_losses, model), (fixed_losses, fixed) = run_jobs(train_model, [
+        (model, steps, args.seed, "seq2seq with attention"),
+        (fixed, steps, args.seed, "seq2seq, fixed context")], args.device)
+    losses = {"Bahdanau attention": attention_losses}
     accuracy, hyps = exact_match(model, test)
     print(f"exact match on {len(test[2])} test dates: {accuracy:.1%}")
     for (source, iso), hyp in zip(date_pairs(3, seed=10_000 + args.seed), hyps):
@@ -204,9 +215,7 @@ def main(argv=None) -> Summary:
                   all(m >= 0.6 and m >= 2 * u for m, u, _ in rest.values()))
 
     # the classic encoder–decoder, one context C for every step (--quick too: the same claim)
-    tg.manual_seed(args.seed)
-    fixed = make_model(None, args.device)
-    losses["fixed context C"] = train(fixed, steps, args.seed, "seq2seq, fixed context")
+    losses["fixed context C"] = fixed_losses
     fixed_accuracy, _ = exact_match(fixed, test)
     print(f"fixed-context encoder–decoder: exact match {fixed_accuracy:.1%}")
     summary.claim(f"with the same {steps} steps the fixed-context encoder–decoder does worse",

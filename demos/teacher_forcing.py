@@ -21,7 +21,7 @@ import numpy as np
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 
-from .common import Summary, parser, progress, save, setup, subplots
+from .common import Summary, parser, progress, run_jobs, save, setup, subplots
 
 GAIN = 1.2
 MODES = ("teacher forcing", "free running", "scheduled sampling")
@@ -95,6 +95,11 @@ def errors(cell, data, device):
     return float(((tf - y) ** 2).mean()), float(((fr - y) ** 2).mean()), fr
 
 
+def train_and_score(mode, data, test, steps, device, seed):
+    """``errors`` on ``test`` of a cell trained in ``mode`` (a job of run_jobs)."""
+    return errors(train(mode, data, steps, device, seed=seed), test, device)
+
+
 def main(argv=None) -> Summary:
     args = parser("teacher-forcing", __doc__.splitlines()[0], steps=800).parse_args(argv)
     out = setup(args)
@@ -103,7 +108,8 @@ def main(argv=None) -> Summary:
     steps = 250 if args.quick else args.steps
     data, test = system(2000, length, args.seed), system(500, length, args.seed + 1000)
     print(f"y_t = tanh({GAIN} y_(t−1) + x_t), T = {length}; Jordan RNN hidden 16, Adam 0.01, {steps} steps")
-    res = {m: errors(train(m, data, steps, args.device, seed=args.seed), test, args.device) for m in MODES}
+    res = dict(zip(MODES, run_jobs(train_and_score, [(m, data, test, steps, args.device, args.seed)
+                                                      for m in MODES], args.device)))
     print(f"\n{'trained with':20s}{'test MSE, fed y_(t−1)':>24s}{'test MSE, fed o_(t−1)':>24s}{'ratio':>8s}")
     for m, (tf, fr, _) in res.items():
         print(f"{m:20s}{tf:24.2e}{fr:24.2e}{fr / tf:8.1f}")

@@ -42,3 +42,27 @@ def test_cli_lists_demos(capsys):
 def test_cli_unknown_demo_is_an_error(capsys):
     from tinygrad_rnn.cli import main
     assert main(["demo", "no-such-demo"]) == 2
+
+
+def _seeded_draw(seed, n):
+    """A job for run_jobs: numbers that depend only on the job's own seed."""
+    import tinygrad_rnn as tg
+    tg.manual_seed(seed)
+    return tg.randn(n).numpy().tolist()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_run_jobs_gives_the_serial_results_in_job_order(workers, monkeypatch):
+    from demos.common import run_jobs
+    monkeypatch.setenv("TINYGRAD_RNN_WORKERS", workers)
+    jobs = [(seed, 3) for seed in (5, 1, 4)]
+    serial = [_seeded_draw(*job) for job in jobs]
+    assert run_jobs(_seeded_draw, jobs) == serial
+    assert run_jobs(_seeded_draw, jobs, cost=[1, 3, 2]) == serial  # handed out 1, 4, 5; returned 5, 1, 4
+
+
+def test_run_jobs_rejects_a_worker_count_that_is_not_a_number(monkeypatch):
+    from demos.common import run_jobs
+    monkeypatch.setenv("TINYGRAD_RNN_WORKERS", "two")
+    with pytest.raises(ValueError, match="TINYGRAD_RNN_WORKERS"):
+        run_jobs(_seeded_draw, [(0, 1)])
