@@ -123,13 +123,16 @@ class WithSaved:
 
 def _record_with_saved(op: Op, inputs, arrays, attrs: dict, result: WithSaved) -> Tensor:
     out = result.out
-    parents = tuple(x._node if isinstance(x, Tensor) and x._node is not None else x
-                    for x in inputs)
-    if not state().grad_enabled or not any(type(p) is Node for p in parents):
+    parents, recorded = [], False
+    for x in inputs:
+        node = x._node if isinstance(x, Tensor) else None
+        parents.append(x if node is None else node)
+        recorded = recorded or node is not None
+    if not recorded or not state().grad_enabled:
         return Tensor._wrap(out)
     saved = (out if op.save_out else None,
              *(arrays if op.save_in else [None] * len(arrays)), *result.extra)
-    return record(op, parents, saved, attrs, out)
+    return record(op, tuple(parents), saved, attrs, out)
 
 
 # ---- the slow path of apply2: operands of different kinds ----------------------------------

@@ -33,7 +33,7 @@ from tinygrad_rnn.apply import WithSaved, apply, apply2
 from tinygrad_rnn.errors import DeviceError, DTypeError
 from tinygrad_rnn.factored import IndexedGrad
 from tinygrad_rnn.functions import cat
-from tinygrad_rnn.ops import SIGMOID, TANH, Op
+from tinygrad_rnn.ops import SIGMOID, TANH, Op, one_minus
 from tinygrad_rnn.tensor import Tensor
 
 # ---- formulas on arrays (NumPy or CuPy) or on Tensors: the reference path ---------------------
@@ -252,17 +252,19 @@ def _block(values, k: int, n: int, shape):
 
 def _state_gates_saved(dc, gates, c_prev, i, f, g):
     H = dc.shape[-1]
-    d = backend.xp_of(dc).empty(dc.shape[:-1] + (3 * H,), dtype=dc.dtype)
+    xp = backend.xp_of(dc)
+    d = xp.empty(dc.shape[:-1] + (3 * H,), dtype=dc.dtype)
     d_i, d_f, d_g = d[..., :H], d[..., H:2 * H], d[..., 2 * H:]
     # written in place, block by block: (dc·g)·i·(1 − i), (dc·c_{t−1})·f·(1 − f), (dc·i)·(1 − g²)
-    _times(_times(_times(dc, g, d_i), i, d_i), 1 - i, d_i)
-    _times(_times(_times(dc, c_prev, d_f), f, d_f), 1 - f, d_f)
-    _times(_times(dc, i, d_g), 1 - g * g, d_g)
+    xp.multiply(dc, g, out=d_i)
+    d_i *= i
+    d_i *= one_minus(i)
+    xp.multiply(dc, c_prev, out=d_f)
+    d_f *= f
+    d_f *= one_minus(f)
+    xp.multiply(dc, i, out=d_g)
+    d_g *= one_minus(g * g)
     return IndexedGrad(d, (Ellipsis, slice(0, 3 * H)), gates.shape, True)
-
-
-def _times(a, b, out):
-    return backend.xp_of(out).multiply(a, b, out=out)
 
 
 def _state_c_prev_saved(dc, gates, c_prev, i, f, g):
@@ -270,11 +272,11 @@ def _state_c_prev_saved(dc, gates, c_prev, i, f, g):
 
 
 def _output_gates_saved(dh, gates, c, o, tc):
-    return _block(dh * tc * o * (1 - o), 3, 1, gates.shape)
+    return _block(dh * tc * o * one_minus(o), 3, 1, gates.shape)
 
 
 def _output_c_saved(dh, gates, c, o, tc):
-    return dh * o * (1 - tc * tc)
+    return dh * o * one_minus(tc * tc)
 
 
 def _gru_grads_saved(dh, h_prev, r, z, n, hn, memo, last: bool = False):

@@ -235,12 +235,12 @@ LOG = Op("log", backend.float_elementwise("log"),
          (lambda g, out, x: g / x,), saves="in")
 
 
-def _one_minus(y):
+def one_minus(y):
     return backend.constant(1.0, y) - y
 
 
 TANH = Op("tanh", backend.float_elementwise("tanh"),               # tanh' = 1 − y²
-          (lambda g, out, x: g * _one_minus(out * out),), saves="out")
+          (lambda g, out, x: g * one_minus(out * out),), saves="out")
 
 
 def _sigmoid_forward(x):
@@ -254,7 +254,7 @@ def _sigmoid_forward(x):
 
 
 SIGMOID = Op("sigmoid", _sigmoid_forward,                    # σ' = y(1 − y)
-             (lambda g, out, x: g * out * _one_minus(out),), saves="out")
+             (lambda g, out, x: g * out * one_minus(out),), saves="out")
 
 RELU = Op("relu", lambda x: backend.xp_of(x).maximum(x, 0),
           (lambda g, out, x: g * (raw(out) > 0),), saves="out")
