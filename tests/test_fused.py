@@ -173,3 +173,26 @@ def test_fused_gru_refuses_mixed_devices_by_name():
     h = _inputs([(2, 3)], "cuda", seed=3)[0]
     with pytest.raises(tg.DeviceError, match="gru_cell: tensors on different devices"):
         fused.gru_cell(gx, gh, h)
+
+
+def test_fused_layer_step_is_three_nodes_and_keeps_no_input_projection():
+    """A fused nn.LSTM step records lstm_gates (xw[t] + h W_hhᵀ), lstm_cell_state and
+    lstm_cell_output; the gates node keeps h_{t−1} and W_hhᵀ for backward, not the whole xw."""
+    from collections import Counter
+
+    from tinygrad_rnn.explore import RULES
+    tg.manual_seed(0)
+    T, B = 9, 5
+    layer = tg.nn.LSTM(3, 4, fused=True)
+    out, _ = layer(tg.randn(T, B, 3))
+    g = tg.graph(out.sum())
+    ops = Counter(n.op for n in g.nodes)
+    assert ops["lstm_gates"] == ops["lstm_cell_state"] == ops["lstm_cell_output"] == T
+    assert ops["getitem"] == 0 and ops["matmul"] == 1  # the one input projection
+    assert {n.op for n in g.nodes} <= set(RULES)
+    node = out._node
+    while node.op is None or node.op.name != "lstm_gates":
+        node = next(p for p in node.inputs if type(p) is type(node))
+    saved_out, saved_xw, saved_h, saved_w = node.saved
+    assert saved_out is None and saved_xw is None
+    assert saved_h.shape == (B, 4) and saved_w.shape == (4, 16)

@@ -113,12 +113,13 @@ class WithSaved:
     receives after the saved inputs, ``vjp(g, out, *inputs, *extra)``. A fused step keeps its
     gate activations this way instead of recomputing them in backward. Under ``create_graph``
     the VJPs get no extras (they are constants, not differentiable functions of the inputs)
-    and must recompute from the inputs."""
+    and must recompute from the inputs. ``keep`` (one bool per input) saves only some inputs
+    of an op that saves its inputs; the others are None for its VJPs."""
 
-    __slots__ = ("out", "extra")
+    __slots__ = ("out", "extra", "keep")
 
-    def __init__(self, out, *extra):
-        self.out, self.extra = out, extra
+    def __init__(self, out, *extra, keep: tuple | None = None):
+        self.out, self.extra, self.keep = out, extra, keep
 
 
 def _record_with_saved(op: Op, inputs, arrays, attrs: dict, result: WithSaved) -> Tensor:
@@ -130,8 +131,11 @@ def _record_with_saved(op: Op, inputs, arrays, attrs: dict, result: WithSaved) -
         recorded = recorded or node is not None
     if not recorded or not state().grad_enabled:
         return Tensor._wrap(out)
-    saved = (out if op.save_out else None,
-             *(arrays if op.save_in else [None] * len(arrays)), *result.extra)
+    if not op.save_in:
+        arrays = [None] * len(arrays)
+    elif result.keep is not None:
+        arrays = [a if k else None for a, k in zip(arrays, result.keep)]
+    saved = (out if op.save_out else None, *arrays, *result.extra)
     return record(op, tuple(parents), saved, attrs, out)
 
 

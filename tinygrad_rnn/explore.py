@@ -59,6 +59,7 @@ RULES = {
     "scatter_add": "∂x = g gathered at the index",
     "cat": "∂x_k = the slice of g that x_k filled",
     "stack": "∂x_k = g[k]",
+    "lstm_gates": "gates_t = xw[t] + h_{t−1} W_hhᵀ: ∂xw[t] = G, ∂h_{t−1} = G W_hh, ∂W_hhᵀ = h_{t−1}ᵀ G",
     "lstm_cell_state": "c_t = f ⊙ c_{t−1} + i ⊙ g: ∂f = g c_{t−1}, ∂c_{t−1} = g f, ∂i = g ⊙ g̃, ∂g̃ = g ⊙ i",
     "lstm_cell_output": "h_t = o ⊙ tanh(c_t): ∂o = g tanh(c_t), ∂c_t = g o (1 − tanh² c_t)",
     "gru_cell": "h_t = (1 − z) n + z h_{t−1}: the GRU's gates, differentiated together",

@@ -24,8 +24,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from tinygrad_rnn import backend
-from tinygrad_rnn.apply import apply2
-from tinygrad_rnn.ops import MATMUL, Op
+from tinygrad_rnn.apply import WithSaved, apply, apply2
+from tinygrad_rnn.ops import MATMUL, Op, _matmul_dx, _matmul_dy, _scatter
 from tinygrad_rnn.tensor import Tensor
 
 MIN_ROWS = 4    # a thinner product gains too little per step to pay for the copy
@@ -34,16 +34,10 @@ MIN_USES = 8    # fewer steps than this and the copy may cost more than they sav
 
 class Packed(NamedTuple):
     """W_hhᵀ as a layer's steps use it: the tensor (what the graph records) and a C-contiguous
-    copy of its array (what the forward products read), or None where packing does not pay.
-
-    The steps' nodes share one attribute dict holding the copy, emptied after the last of the
-    ``uses`` products: backward reads the view, so a graph kept after its backward (a list of
-    losses) does not keep a copy of W_hh per layer call."""
+    copy of its array (what the forward products read), or None where packing does not pay."""
 
     tensor: Tensor
     array: object
-    attrs: dict | None = None   # {"packed": array} until the last product, then {}
-    left: list | None = None    # [products still to come]
 
 
 def pack(W_T: Tensor, rows: int, uses: int) -> Packed:
@@ -52,8 +46,26 @@ def pack(W_T: Tensor, rows: int, uses: int) -> Packed:
     if (rows < MIN_ROWS or uses < MIN_USES or a.ndim != 2 or a.flags.c_contiguous
             or backend.device_of(a) != "cpu"):
         return Packed(W_T, None)
-    array = backend.c_contiguous(a)
-    return Packed(W_T, array, {"packed": array}, [uses])
+    return Packed(W_T, backend.c_contiguous(a))
+
+
+def copy_for(x: Tensor, W_T: Tensor | Packed):
+    """The packed copy to multiply ``x`` by, or None (not packed, or operands of other kinds,
+    which the plain product promotes or refuses)."""
+    if type(W_T) is not Packed or W_T.array is None:
+        return None
+    a = W_T.array
+    return a if type(x.data) is type(a) and x.dtype == a.dtype else None
+
+
+def apply_dropping(op, inputs: tuple, attrs: dict) -> Tensor:
+    """Record ``op`` with ``attrs``, then drop the packed copy from the node's attributes:
+    only the forward reads it (backward reads the view), and nodes outlive backward, so a graph
+    kept afterwards (a list of losses) would otherwise keep a copy of W_hh per layer call."""
+    out = apply(op, *inputs, **attrs) if len(inputs) != 2 else apply2(op, *inputs, attrs)
+    if out._node is not None and out._node.op is op:
+        out._node.attrs.pop("packed", None)  # the forward has run
+    return out
 
 
 def _forward(x, y, packed):
@@ -67,18 +79,51 @@ MATMUL_PACKED = Op("matmul", _forward, MATMUL.vjps, saves="in", broadcasts=True)
 def matmul(x: Tensor, W_T: Tensor | Packed) -> Tensor:
     """x W_hhᵀ: the recorded product of ``x`` and ``W_T`` (a Tensor, or a :class:`Packed` one
     whose contiguous copy the forward multiplies by; the values are the same)."""
-    if type(W_T) is not Packed:
-        return x @ W_T
-    attrs = W_T.attrs
-    if not attrs or type(x.data) is not type(W_T.array) or x.dtype != W_T.array.dtype:
-        return x @ W_T.tensor  # unpacked (or used up), or operands the plain product promotes
-    out = apply2(MATMUL_PACKED, x, W_T.tensor, attrs)
-    W_T.left[0] -= 1
-    if W_T.left[0] <= 0:
-        attrs.clear()  # the last product: no node needs the copy any more
-    return out
+    copy = copy_for(x, W_T)
+    if copy is None:
+        return x @ unpacked(W_T)
+    return apply_dropping(MATMUL_PACKED, (x, W_T.tensor), {"packed": copy})
 
 
 def unpacked(W_T: Tensor | Packed) -> Tensor:
     """The tensor itself (for a step that slices W_hhᵀ instead of multiplying by all of it)."""
     return W_T.tensor if type(W_T) is Packed else W_T
+
+
+# ---- the fused step's gates: xw[t] + h_{t−1} W_hhᵀ as one node ---------------------------------
+
+
+class Row(NamedTuple):
+    """Row t of a layer's input projection xw (T × B × 4H), not yet taken. A fused LSTM step
+    reads it in its gates op, so gates_t = xw[t] + h_{t−1} W_hhᵀ is one recorded node instead
+    of three (getitem, matmul, add): at batch 1 a node costs more than its arithmetic."""
+
+    xw: Tensor
+    t: int
+
+
+def _gates_forward(xw, h, W_T, t, shape, packed=None):
+    # the primitive step's numbers to the last bit: xw[t] + (h W_hhᵀ), the product as matmul's
+    return WithSaved(xw[t] + h.dot(W_T if packed is None else packed), keep=(False, True, True))
+
+
+GATES = Op("lstm_gates", _gates_forward, (
+    lambda g, out, xw, h, W_T, t, shape, packed=None: _scatter(g, None, None, t, shape, True),
+    lambda g, out, xw, h, W_T, t, shape, packed=None: _matmul_dx(g, None, h, W_T),
+    lambda g, out, xw, h, W_T, t, shape, packed=None: _matmul_dy(g, None, h, W_T)),
+    saves="in")  # saves h_{t−1} and W_hhᵀ; of xw only its shape (an attribute)
+
+
+def gates(xw: Tensor | Row, h: Tensor, W_T: Tensor | Packed) -> Tensor:
+    """gates_t = xw_t + h_{t−1} W_hhᵀ: one node for a :class:`Row` of a layer's projection (the
+    fused step), else the primitive ops (a cell's own xw_t)."""
+    if type(xw) is not Row:
+        return xw + matmul(h, W_T)
+    whole, t = xw
+    if h.ndim != 2 or type(whole.data) is not type(h.data) or whole.dtype != h.dtype:
+        return whole[t] + matmul(h, W_T)  # other kinds of operands: the primitive path's checks
+    attrs = {"t": t, "shape": whole.data.shape}
+    copy = copy_for(h, W_T)
+    if copy is not None:
+        attrs["packed"] = copy
+    return apply_dropping(GATES, (whole, h, unpacked(W_T)), attrs)

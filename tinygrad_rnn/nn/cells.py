@@ -46,14 +46,16 @@ def rnn_step(xw: Tensor, h_prev: Tensor, W_hh_T: Tensor | packed.Packed,
     return _named(ACTIVATIONS[nonlinearity](xw + packed.matmul(h_prev, W_hh_T)), "h_t")
 
 
-def lstm_step(xw: Tensor, h_prev: Tensor, c_prev: Tensor, W_hh_T: Tensor | packed.Packed,
+def lstm_step(xw: Tensor | packed.Row, h_prev: Tensor, c_prev: Tensor, W_hh_T: Tensor | packed.Packed,
               peephole: tuple | None = None, use_fused: bool = False) -> tuple[Tensor, Tensor]:
-    """One LSTM step from xw_t = x_t W_ihᵀ + b_ih + b_hh; returns (h_t, c_t)."""
-    gates = xw + packed.matmul(h_prev, W_hh_T)
-    H = h_prev.shape[-1]
+    """One LSTM step from xw_t = x_t W_ihᵀ + b_ih + b_hh (or, fused, a packed.Row of a layer's
+    projection); returns (h_t, c_t)."""
     if use_fused and peephole is None:
+        gates = packed.gates(xw, h_prev, W_hh_T)
         c = _named(fused.lstm_cell_state(gates, c_prev), "c_t")
         return _named(fused.lstm_cell_output(gates, c), "h_t"), c
+    gates = xw + packed.matmul(h_prev, W_hh_T)
+    H = h_prev.shape[-1]
     z_i, z_f, z_g, z_o = (gates[..., k * H:(k + 1) * H] for k in range(4))
     if peephole is not None:
         w_ci, w_cf, w_co = peephole

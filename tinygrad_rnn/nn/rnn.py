@@ -162,7 +162,9 @@ class RNNBase(Module):
         hs: list = [None] * T
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             with scope(f"t={t + 1}"):
-                new = self._step(xw[t], state, W_hh_T, b_hh, peep)
+                # a fused LSTM step reads row t itself (one node for xw[t] + h W_hhᵀ)
+                x_t = packed.Row(xw, t) if self.fused and self.mode == "LSTM" else xw[t]
+                new = self._step(x_t, state, W_hh_T, b_hh, peep)
                 if mask is not None:
                     new = [where(mask[t], n, s) for n, s in zip(new, state)]
                     hs[t] = new[0] * Tensor.wrap(mask[t].astype(x.dtype))
