@@ -3,20 +3,24 @@
 A recurrent layer computes h_{t−1} W_hhᵀ at each of its T steps with the same W_hhᵀ, which
 is a transposed view of the parameter W_hh (PyTorch's layout, hidden × input). NumPy hands
 such a product to OpenBLAS as "A · Bᵀ", and for the thin products of a recurrence (a batch
-of 4–64 rows) that kernel is much slower than "A · B" with B contiguous: 33 µs against 9 µs
-at 8 × 128 by 128 × 512, 213 µs against 148 µs at 32 × 256 by 256 × 1024, 1.28 ms against
-1.06 ms at 64 × 512 by 512 × 2048 (CPU time, one thread; ``benchmarks/README.md``).
+of 4–64 rows) that kernel is much slower than "A · B" with B contiguous: 34 µs against 11 µs
+at 8 × 128 by 128 × 512, 243 µs against 163 µs at 32 × 256 by 256 × 1024, 1.32 ms against
+1.09 ms at 64 × 512 by 512 × 2048 (CPU time, one thread; ``benchmarks/bench_packed.py``).
 
 So a layer packs W_hhᵀ once per forward pass (a C-contiguous copy of its array) and each
 step multiplies by the copy. In the graph nothing changes: the step's node is an ordinary
 ``matmul`` of h_{t−1} and W_hhᵀ (same name, same inputs, same VJPs), and its backward uses
 the transposed view as before, ∂h_{t−1} = G (W_hhᵀ)ᵀ = G W_hh, which is already the fast
-"A · B" form. The copy is an attribute of the step's node, made from the values the product
-reads, so it cannot go stale: the forward of one layer call is the only place it is used.
+"A · B" form. The copy is handed to the step's forward as an attribute and dropped from the
+node as soon as the forward has run, so nothing keeps it after the layer call, and it cannot
+go stale. A whole training step gains less than the products (2–6 %, ``benchmarks/README.md``).
 
-Packing pays only where the copy (0.15 ms for 256 × 1024, 0.8 ms for 512 × 2048) costs less than
-what the steps save: not for a batch of 1 (``A · Bᵀ`` with one row is as fast), nor on the GPU
-(cuBLAS reads either layout at the same speed).
+Packing pays only where the copy (0.2 ms for 256 × 1024, 1.1 ms for 512 × 2048) costs less than
+what the steps save: not for a batch of 1 (``A · Bᵀ`` with one row is nearly as fast), nor on
+the GPU (cuBLAS reads either layout at the same speed).
+
+The fused LSTM step (``fused=True``) also takes its gates here: gates_t = xw[t] + h_{t−1} W_hhᵀ
+as one recorded op (:func:`gates`) instead of getitem, matmul and add.
 """
 
 from __future__ import annotations
