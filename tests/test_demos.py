@@ -66,3 +66,37 @@ def test_run_jobs_rejects_a_worker_count_that_is_not_a_number(monkeypatch):
     monkeypatch.setenv("TINYGRAD_RNN_WORKERS", "two")
     with pytest.raises(ValueError, match="TINYGRAD_RNN_WORKERS"):
         run_jobs(_seeded_draw, [(0, 1)])
+
+
+def _blas_threads(_=None):
+    """OpenBLAS's thread count in this process (None where NumPy's BLAS is not OpenBLAS)."""
+    import ctypes
+    with open("/proc/self/maps") as f:
+        paths = {line.split()[-1] for line in f if "openblas" in line.lower() and ".so" in line}
+    for path in paths:
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads"):
+            if hasattr(lib, name):
+                return getattr(lib, name)()
+    return None
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc (Linux)")
+def test_run_jobs_workers_share_the_cores_with_their_blas(monkeypatch):
+    """Two workers on two cores with two spinning BLAS threads each doubled adding-problem's
+    time; each worker's BLAS now gets cores ÷ workers threads, and the caller's is untouched."""
+    import numpy  # noqa: F401  (loads the BLAS whose threads are read)
+
+    from demos.common import _BLAS_THREADS, _cores, limit_blas_threads, run_jobs
+    before = _blas_threads()
+    if before is None or _cores() < 2:
+        pytest.skip("needs OpenBLAS (NumPy's wheels) and 2 cores")
+    for var in _BLAS_THREADS:
+        monkeypatch.setenv(var, "1")  # restored after the test, as the thread count below
+    monkeypatch.setenv("TINYGRAD_RNN_WORKERS", "2")
+    limit_blas_threads(_cores())  # the caller as a default OpenBLAS: one thread per core
+    try:
+        assert run_jobs(_blas_threads, [(0,), (1,)]) == [max(1, _cores() // 2)] * 2
+        assert _blas_threads() == _cores()
+    finally:
+        limit_blas_threads(before)
