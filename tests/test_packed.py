@@ -111,3 +111,25 @@ def test_a_step_with_other_operand_kinds_takes_the_plain_product():
             product()
     with pytest.raises(tg.ShapeError):
         packed.matmul(tg.randn(4, 5), p)
+
+
+def test_fused_gates_refuse_mixed_precision_as_the_primitive_step_does():
+    xw = tg.randn(3, 2, 16, dtype="float32")
+    W = tg.randn(16, 4, dtype="float64", requires_grad=True)
+    h = tg.randn(2, 4, dtype="float32")
+    with pytest.raises(tg.DTypeError, match="float32 and float64 tensors mixed"):
+        packed.gates(packed.Row(xw, 1), h, W.T)
+
+
+def test_fused_gates_equal_the_primitive_ops_with_their_gradients():
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(s) for s in ((9, 5, 16), (5, 4), (16, 4))]
+    results = []
+    for fused_ in (False, True):
+        xw, h, W = (tg.tensor(a, requires_grad=True) for a in arrays)
+        W_T = packed.pack(W.T, rows=5, uses=9)
+        out = packed.gates(packed.Row(xw, 2), h, W_T) if fused_ else xw[2] + packed.matmul(h, W_T)
+        (out * out).sum().backward()
+        results.append([out.numpy(), xw.grad.numpy(), h.grad.numpy(), W.grad.numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)

@@ -124,10 +124,12 @@ def gates(xw: Tensor | Row, h: Tensor, W_T: Tensor | Packed) -> Tensor:
     if type(xw) is not Row:
         return xw + matmul(h, W_T)
     whole, t = xw
-    if h.ndim != 2 or type(whole.data) is not type(h.data) or whole.dtype != h.dtype:
+    W = unpacked(W_T)
+    if h.ndim != 2 or not (type(whole.data) is type(h.data) is type(W.data)) or \
+            not whole.dtype == h.dtype == W.dtype:
         return whole[t] + matmul(h, W_T)  # other kinds of operands: the primitive path's checks
     attrs = {"t": t, "shape": whole.data.shape}
     copy = copy_for(h, W_T)
     if copy is not None:
         attrs["packed"] = copy
-    return apply_dropping(GATES, (whole, h, unpacked(W_T)), attrs)
+    return apply_dropping(GATES, (whole, h, W), attrs)
