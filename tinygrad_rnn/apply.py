@@ -124,19 +124,16 @@ class WithSaved:
 
 def _record_with_saved(op: Op, inputs, arrays, attrs: dict, result: WithSaved) -> Tensor:
     out = result.out
-    parents, recorded = [], False
-    for x in inputs:
-        node = x._node if isinstance(x, Tensor) else None
-        parents.append(x if node is None else node)
-        recorded = recorded or node is not None
-    if not recorded or not state().grad_enabled:
+    parents = tuple(x._node if isinstance(x, Tensor) and x._node is not None else x
+                    for x in inputs)
+    if not state().grad_enabled or all(type(p) is not Node for p in parents):
         return Tensor._wrap(out)
     if not op.save_in:
         arrays = [None] * len(arrays)
     elif result.keep is not None:
         arrays = [a if k else None for a, k in zip(arrays, result.keep)]
     saved = (out if op.save_out else None, *arrays, *result.extra)
-    return record(op, tuple(parents), saved, attrs, out)
+    return record(op, parents, saved, attrs, out)
 
 
 # ---- the slow path of apply2: operands of different kinds ----------------------------------

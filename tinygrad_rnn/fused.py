@@ -362,6 +362,14 @@ def lstm_cell_output(gates: Tensor, c: Tensor) -> Tensor:
     return apply2(LSTM_OUTPUT, gates, c)
 
 
+def lstm_cell(gates: Tensor, c_prev: Tensor) -> tuple[Tensor, Tensor]:
+    """(h_t, c_t) of one step: :func:`lstm_cell_state`, then :func:`lstm_cell_output` (the
+    shapes checked once for both)."""
+    _check("lstm_cell", gates, c_prev, 4)
+    c = apply2(LSTM_STATE, gates, c_prev)
+    return apply2(LSTM_OUTPUT, gates, c), c
+
+
 def gru_cell(gx: Tensor, gh: Tensor, h_prev: Tensor) -> Tensor:
     """h_t = n + z ⊙ (h_{t−1} − n) = (1 − z) ⊙ n + z ⊙ h_{t−1}, with r, z, n from the input and
     hidden projections."""

@@ -51,9 +51,8 @@ def lstm_step(xw: Tensor | packed.Row, h_prev: Tensor, c_prev: Tensor, W_hh_T: T
     """One LSTM step from xw_t = x_t W_ihᵀ + b_ih + b_hh (or, fused, a packed.Row of a layer's
     projection); returns (h_t, c_t)."""
     if use_fused and peephole is None:
-        gates = packed.gates(xw, h_prev, W_hh_T)
-        c = _named(fused.lstm_cell_state(gates, c_prev), "c_t")
-        return _named(fused.lstm_cell_output(gates, c), "h_t"), c
+        h, c = fused.lstm_cell(packed.gates(xw, h_prev, W_hh_T), c_prev)
+        return _named(h, "h_t"), _named(c, "c_t")
     gates = xw + packed.matmul(h_prev, W_hh_T)
     H = h_prev.shape[-1]
     z_i, z_f, z_g, z_o = (gates[..., k * H:(k + 1) * H] for k in range(4))
