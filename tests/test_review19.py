@@ -45,7 +45,10 @@ def test_fused_gru_jacobian_rows_with_one_reused_buffer():
     gx, gh, h = _gru_inputs(seed=4)
     out = fused.gru_cell(gx, gh, h)
     a, b, c = (tg.tensor(x.numpy(), requires_grad=True) for x in (gx, gh, h))
-    primitive = fused._gru_forward(a, b, c)  # the reference formulas on Tensors: primitive ops
+    H = 3  # the GRU step from primitive ops (PyTorch's form, as fused.gru_cell computes it)
+    r, z = (a[:, :H] + b[:, :H]).sigmoid(), (a[:, H:2 * H] + b[:, H:2 * H]).sigmoid()
+    n = (a[:, 2 * H:] + r * b[:, 2 * H:]).tanh()
+    primitive = n + z * (c - n)
     v = tg.zeros(2, 3, dtype="float64")
     for k in range(6):
         for wrt, ref in ((gx, a), (gh, b)):

@@ -36,7 +36,8 @@ from tinygrad_rnn.functions import cat
 from tinygrad_rnn.ops import SIGMOID, TANH, Op, one_minus
 from tinygrad_rnn.tensor import Tensor
 
-# ---- formulas on arrays (NumPy or CuPy) or on Tensors: the reference path ---------------------
+# ---- the reference VJPs: the chain rule through the primitive step, on Tensors (create_graph:
+# the gradient stays differentiable) or on arrays; the fast CPU VJPs below compute the same
 
 
 def _blocks(a, n: int):
@@ -65,11 +66,6 @@ def _zeros_like(a):
     return a * 0
 
 
-def _state_forward(gates, c_prev):
-    i, f, g, _ = _blocks(gates, 4)
-    return _sigmoid(f) * c_prev + _sigmoid(i) * _tanh(g)
-
-
 def _state_vjp_gates(dc, out, gates, c_prev):
     i, f, g, o = (_sigmoid(b) if k != 2 else _tanh(b) for k, b in enumerate(_blocks(gates, 4)))
     return _cat([dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g),
@@ -78,10 +74,6 @@ def _state_vjp_gates(dc, out, gates, c_prev):
 
 def _state_vjp_c_prev(dc, out, gates, c_prev):
     return dc * _sigmoid(_blocks(gates, 4)[1])
-
-
-def _output_forward(gates, c):
-    return _sigmoid(_blocks(gates, 4)[3]) * _tanh(c)
 
 
 def _output_vjp_gates(dh, out, gates, c):
@@ -100,11 +92,6 @@ def _gru_parts(gx, gh):
     hr, hz, hn = _blocks(gh, 3)
     r, z = _sigmoid(xr + hr), _sigmoid(xz + hz)
     return r, z, _tanh(xn + r * hn), hn
-
-
-def _gru_forward(gx, gh, h_prev):
-    _, z, n, _ = _gru_parts(gx, gh)
-    return n + z * (h_prev - n)
 
 
 def _gru_pre_grads(dh, gx, gh, h_prev):
